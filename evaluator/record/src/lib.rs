@@ -1,0 +1,19 @@
+//! Record types shared by every part of cir, and nothing else: pure serde, no I/O, builds for
+//! `wasm32-unknown-unknown`.
+//!
+//! - [`Execution`]: what running one code block in the sandbox produced, with its [`Status`].
+//! - [`feedback`]: the exact text appended to a trajectory after a code block (CIR-METHOD §1).
+//!
+//! ```
+//! use cir_record::{Execution, Status};
+//!
+//! let run = Execution { stdout: "2\n".into(), ..Execution::new(Status::Ok) };
+//! assert_eq!(run.feedback(), "\n```output\n2\n```\n");
+//! ```
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+#![warn(clippy::print_stdout, clippy::print_stderr)]
+
+pub use execution::{Execution, Status, feedback, truncate_middle, FEEDBACK_LIMIT};
+
+mod execution;

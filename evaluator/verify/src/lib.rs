@@ -1,0 +1,1 @@
+//! `cir-verify`: work in progress; see the workspace README.

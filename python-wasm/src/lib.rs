@@ -1,0 +1,1 @@
+//! `cir-python-wasm`: work in progress; see the workspace README.

@@ -1,0 +1,1 @@
+//! `cir-runtime`: work in progress; see the workspace README.

@@ -1,0 +1,1 @@
+//! `cir-trainer`: work in progress; see the workspace README.
