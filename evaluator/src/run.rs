@@ -281,3 +281,22 @@ impl RunArgs {
         Ok((config, client, warnings))
     }
 }
+
+/// `cir-eval run` as a function: resolves `args`, reports dataset warnings through `warn`, runs every sample with
+/// `runner` and `grader`.
+///
+/// # Errors
+/// As [`RunArgs::resolve`], [`crate::Client::new`] and [`run`].
+pub fn execute<R: CodeRunner>(
+    args: &RunArgs,
+    runner: &R,
+    grader: &dyn Grader,
+    warn: &mut dyn FnMut(&str),
+) -> Result<RunSummary, Error> {
+    let (config, client, warnings) = args.resolve(grader)?;
+    for w in &warnings {
+        warn(w);
+    }
+    let client = Client::new(client)?;
+    run(&config, &client, runner, grader)
+}

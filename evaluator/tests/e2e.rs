@@ -395,3 +395,75 @@ fn the_binary_reports_scores_and_plots() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("line 1: not a cir trajectory"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn the_client_asks_for_n_choices_and_reads_usage() {
+    let server = Server::start(model, Options::default());
+    let client = client(vec![server.url.clone()]);
+    let (extra, stop) = (serde_json::Map::new(), vec![cir_eval::CODE_STOP.to_owned()]);
+    let request = cir_eval::client::Request {
+        model: "m",
+        api: cir_eval::Api::Completions,
+        prompt: "PROBLEM add",
+        response: "",
+        max_tokens: 1000,
+        temperature: 1.0,
+        top_p: 1.0,
+        seed: 1,
+        stop: &stop,
+        n: 3,
+        extra: &extra,
+    };
+    let reply = client.generate(&request).unwrap();
+    assert_eq!(reply.choices.len(), 3);
+    assert!(
+        reply.choices.iter().all(|c| c.text == "I will compute.\n```python\nprint(2+3)\n" && c.finish_reason == "stop")
+    );
+    assert_eq!(reply.choices[0].stop_reason, cir_eval::client::StopReason::Matched("```\n".into()));
+    let generated = "I will compute.\n```python\nprint(2+3)\n```\n".chars().count() as u64;
+    assert_eq!((reply.prompt_tokens, reply.completion_tokens), (Some(11), Some(3 * generated)));
+}
+
+#[test]
+fn run_arguments_are_checked_and_resolved() {
+    use clap::Parser;
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: cir_eval::run::RunArgs,
+    }
+    let dir = temp("args");
+    let data = dir.join("AIME24.jsonl");
+    std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/datasets/AIME24.jsonl"), &data).unwrap();
+    let server = Server::start(|_, _| Action::Generate("\\boxed{204}".into()), Options::default());
+    let out = dir.join("out.jsonl");
+    let parse = |extra: &[&str]| {
+        let mut argv: Vec<String> = ["x", "--endpoint", &server.url, "--model", "m"].map(String::from).into();
+        argv.extend(["--out".into(), out.display().to_string(), "--dataset".into(), data.display().to_string()]);
+        argv.extend(extra.iter().map(|s| s.to_string()));
+        Cli::try_parse_from(argv).map(|c| c.args)
+    };
+    let mut warnings = Vec::new();
+    let args = parse(&["--temperature", "0", "--n", "4", "--concurrency", "4"]).unwrap();
+    let s = cir_eval::run::execute(&args, &ScriptedRunner, &PlaceholderGrader, &mut |w| warnings.push(w.to_owned()))
+        .unwrap();
+    assert_eq!(warnings, vec!["--temperature 0 is greedy: one sample per problem, not 4".to_owned()]);
+    // Greedy, one sample per problem; problem 0's gold is 204.
+    assert_eq!(s.generated, 30);
+    let m = cir_eval::report::metrics(&s.trajectories, &PlaceholderGrader);
+    assert_eq!((m.overall.greedy_accuracy, m.overall.tools.calls_histogram.clone()), (Some(1.0 / 30.0), vec![30]));
+    for (flags, message) in [
+        (&["--temperature=-1"][..], "--temperature"),
+        (&["--top-p", "0"][..], "--top-p"),
+        (&["--template", "/no/such/template"][..], "built-in templates"),
+        (&["--problem-field", "question"][..], "no field \"question\""),
+    ] {
+        let e = cir_eval::run::execute(&parse(flags).unwrap(), &ScriptedRunner, &PlaceholderGrader, &mut |_| {})
+            .unwrap_err();
+        assert!(e.to_string().contains(message), "{flags:?}: {e}");
+    }
+    std::fs::write(&data, "").unwrap();
+    let e = cir_eval::run::execute(&parse(&[]).unwrap(), &ScriptedRunner, &PlaceholderGrader, &mut |_| {}).unwrap_err();
+    assert!(e.to_string().contains("the file is empty"), "{e}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
