@@ -82,6 +82,15 @@ pub enum Error {
 }
 
 impl Error {
+    /// True for a 400 that says the prompt and the requested tokens pass the model's context length (vLLM, SGLang and
+    /// OpenAI all word it "maximum context length").
+    pub fn is_context_overflow(&self) -> bool {
+        match self {
+            Error::Status { status: 400, body, .. } => body.to_ascii_lowercase().contains("maximum context length"),
+            _ => false,
+        }
+    }
+
     /// True for failures worth retrying on another endpoint or later: transport errors, 408, 429, 5xx and malformed
     /// replies (a proxy's error page, a server restarting). A 4xx means the request itself is wrong.
     pub fn is_retryable(&self) -> bool {

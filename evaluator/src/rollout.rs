@@ -11,7 +11,9 @@
 //! 4. Once the tool budget is spent the next request carries no stop sequence: the model's last segment is kept as it
 //!    is and nothing in it is executed (the reference's behaviour); if it still holds a code block, the trajectory's
 //!    finish is `budget_exhausted`.
-//! 5. `max_tokens` bounds the completion tokens of all requests together, as the server reports them.
+//! 5. `max_tokens` bounds the completion tokens of all requests together, as the server reports them (a server that
+//!    reports no usage gets the whole limit on every request); `max_context`, when set, keeps each request within
+//!    the server's context, and a request the server still refuses for its length ends the trajectory as `length`.
 //!
 //! A failed request ends the sample with finish `error` and the reason; the run goes on.
 
@@ -47,6 +49,10 @@ pub struct RolloutConfig {
     pub tool_budget: u32,
     /// One interpreter per trajectory instead of one per block; default off (reference).
     pub stateful: bool,
+    /// The server's context length (prompt + generated tokens); default none. When set, each request asks for at most
+    /// what still fits: the server's own count of the last request's prompt and completion, plus one token per byte of
+    /// text appended since (an upper bound), so the server never rejects a request for its length.
+    pub max_context: Option<u64>,
     /// Run seed; every sample derives its own from it ([`sample_seed`]).
     pub seed: u64,
 }
@@ -62,6 +68,7 @@ impl RolloutConfig {
             max_tokens: 16384,
             tool_budget: 5,
             stateful: false,
+            max_context: None,
             seed: 0,
         }
     }
@@ -111,9 +118,12 @@ impl<R: CodeRunner, G: Grader + ?Sized> Rollout<'_, R, G> {
         let mut response = String::new();
         let mut used = 0u64;
         let mut tokens_reported = true;
+        // Upper bound of the tokens in prompt + response, for `max_context`.
+        let mut context = t.prompt.len() as u64;
         let mut session: Option<R::Session> = None;
         loop {
-            if used >= c.max_tokens {
+            let room = c.max_context.map_or(u64::MAX, |max| max.saturating_sub(context));
+            if used >= c.max_tokens || room == 0 {
                 t.finish = Finish::Length;
                 break;
             }
@@ -128,7 +138,7 @@ impl<R: CodeRunner, G: Grader + ?Sized> Rollout<'_, R, G> {
                 api: c.template.api,
                 prompt: &t.prompt,
                 response: &response,
-                max_tokens: c.max_tokens - used,
+                max_tokens: (c.max_tokens - used).min(room),
                 temperature: c.temperature,
                 top_p: c.top_p,
                 seed,
@@ -141,6 +151,11 @@ impl<R: CodeRunner, G: Grader + ?Sized> Rollout<'_, R, G> {
             t.timing.generation_ms += ms(asked);
             let reply = match reply {
                 Ok(reply) => reply,
+                Err(e) if e.is_context_overflow() => {
+                    // The server's context is full: the trajectory ran out of room, as with `length`.
+                    t.finish = Finish::Length;
+                    break;
+                }
                 Err(e) => {
                     t.finish = Finish::Error;
                     t.error = Some(e.to_string());
@@ -151,6 +166,11 @@ impl<R: CodeRunner, G: Grader + ?Sized> Rollout<'_, R, G> {
                 t.usage.prompt_tokens = reply.prompt_tokens;
             }
             t.usage.requests += 1;
+            let generated_bytes = reply.choices.first().map_or(0, |c| c.text.len() as u64);
+            context = match (reply.prompt_tokens, reply.completion_tokens) {
+                (Some(p), Some(g)) => p + g,
+                _ => context + generated_bytes + CODE_STOP.len() as u64,
+            };
             match reply.completion_tokens {
                 Some(n) => used += n,
                 None => tokens_reported = false,
@@ -176,6 +196,7 @@ impl<R: CodeRunner, G: Grader + ?Sized> Rollout<'_, R, G> {
                     t.timing.tool_ms += ms(ran);
                     let feedback = execution.feedback();
                     response.push_str(&feedback);
+                    context += feedback.len() as u64;
                     t.segments.push(Segment::Output { execution, feedback });
                     t.tool_calls += 1;
                     continue;
@@ -191,6 +212,7 @@ impl<R: CodeRunner, G: Grader + ?Sized> Rollout<'_, R, G> {
                     let mut text = choice.text;
                     if !text.ends_with(CODE_STOP) {
                         text.push_str(CODE_STOP);
+                        context += CODE_STOP.len() as u64;
                     }
                     push_text(&mut t, &mut response, text);
                     continue;
@@ -250,6 +272,7 @@ impl<R: CodeRunner, G: Grader + ?Sized> Rollout<'_, R, G> {
                 sandbox_seed: seed,
                 tool_budget: c.tool_budget,
                 stateful: c.stateful,
+                max_context: c.max_context,
             },
             error: None,
         }

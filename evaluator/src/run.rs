@@ -63,6 +63,12 @@ pub fn run<R: CodeRunner, G: Grader + ?Sized>(
         return Err(Error::Config("--n and --concurrency must be at least 1".into()));
     }
     let existing = read_for_resume(&config.out)?;
+    if let Some(other) = existing.iter().find_map(|t| differs(&t.sampling, &config.rollout)) {
+        return Err(Error::Config(format!(
+            "{} holds samples made with other settings ({other}); pass another --out, or the same settings to resume",
+            config.out.display()
+        )));
+    }
     let done: HashSet<(String, String, u32)> =
         existing.iter().filter(|t| t.finish != Finish::Error).map(Trajectory::key).collect();
     let mut jobs = Vec::new();
@@ -130,6 +136,20 @@ pub fn run<R: CodeRunner, G: Grader + ?Sized>(
     Ok(RunSummary { generated, resumed, errors: error_count, first_error, trajectories })
 }
 
+/// The first sampling setting in which a recorded sample differs from this run, as `name: recorded vs now`.
+fn differs(s: &cir_record::Sampling, c: &RolloutConfig) -> Option<String> {
+    let pairs = [
+        ("model", s.model.clone(), c.model.clone()),
+        ("endpoint", s.endpoint_kind.clone(), c.template.api.as_str().to_owned()),
+        ("temperature", s.temperature.to_string(), c.temperature.to_string()),
+        ("top-p", s.top_p.to_string(), c.top_p.to_string()),
+        ("max-tokens", s.max_tokens.to_string(), c.max_tokens.to_string()),
+        ("tool-budget", s.tool_budget.to_string(), c.tool_budget.to_string()),
+        ("stateful", s.stateful.to_string(), c.stateful.to_string()),
+    ];
+    pairs.into_iter().find(|(_, a, b)| a != b).map(|(name, a, b)| format!("{name}: {a} vs {b}"))
+}
+
 fn progress_bar(len: u64, visible: bool) -> ProgressBar {
     if !visible {
         return ProgressBar::hidden();
@@ -181,6 +201,9 @@ pub struct RunArgs {
     /// New tokens across all segments of a trajectory.
     #[arg(long, default_value_t = 16384)]
     pub max_tokens: u64,
+    /// The server's context length in tokens: requests ask for no more than fits [default: no limit].
+    #[arg(long)]
+    pub max_context: Option<u64>,
     /// Most tool calls per trajectory (the reference evaluates with 5).
     #[arg(long, default_value_t = 5)]
     pub tool_budget: u32,
@@ -260,6 +283,7 @@ impl RunArgs {
             max_tokens: self.max_tokens,
             tool_budget: self.tool_budget,
             stateful: self.stateful,
+            max_context: self.max_context,
             seed: self.seed,
             ..RolloutConfig::new(&self.model, template)
         };

@@ -58,7 +58,7 @@ fn model(_body: &Value, text: &str) -> Action {
         return g(&"a".repeat(1000));
     }
     if text.contains("PROBLEM reject") {
-        return Action::Status(400, "This model's maximum context length is 4096 tokens".into());
+        return Action::Status(400, "The model `scripted` does not support best_of".into());
     }
     if text.contains("PROBLEM garbage") {
         return Action::Raw("<html>502 Bad Gateway</html>".into());
@@ -208,6 +208,34 @@ fn max_tokens_bounds_all_segments() {
 }
 
 #[test]
+fn max_context_keeps_requests_within_the_server_context() {
+    // A server with a 200-token context that refuses longer requests, as vLLM does.
+    let limit = |body: &Value, text: &str| {
+        let asked = text.chars().count() as u64 + body["max_tokens"].as_u64().unwrap_or(0);
+        if asked > 200 {
+            Action::Status(
+                400,
+                format!("This model's maximum context length is 200 tokens. However, you requested {asked} tokens."),
+            )
+        } else {
+            Action::Generate("z".repeat(1000))
+        }
+    };
+    let server = Server::start(limit, Options::default());
+    let p = Problem { id: "c".into(), text: "Q".into(), gold: "1".into() };
+    let template = Template { text: "{problem}:".into(), ..Template::resolve("cir-qwen-math").unwrap() };
+    let c = RolloutConfig { max_tokens: 1000, max_context: Some(200), ..RolloutConfig::new("scripted", template) };
+    let t = sample_with(&server, &c, &p);
+    // The prompt "Q:" is 2 bytes, so the request asks for 198 tokens and gets them.
+    assert_eq!((t.finish, t.usage.completion_tokens, t.error.as_deref()), (Finish::Length, Some(198), None));
+    assert_eq!(server.bodies()[0]["max_tokens"], 198);
+    // Without max_context the server refuses: the trajectory ends as `length`, not as a failed sample.
+    let c = RolloutConfig { max_context: None, ..c };
+    let t = sample_with(&server, &c, &p);
+    assert_eq!((t.finish, t.usage.requests, t.error.as_deref()), (Finish::Length, 0, None));
+}
+
+#[test]
 fn chat_endpoint_continues_the_assistant_message() {
     let server = Server::start(model, Options::default());
     let t = sample_with(&server, &config("cir-qwen3"), &problem("add", "5"));
@@ -231,7 +259,7 @@ fn bad_servers_give_clear_errors_per_sample() {
     let t = sample_with(&server, &config("cir-qwen-math"), &problem("reject", "1"));
     assert_eq!(t.finish, Finish::Error);
     let e = t.error.unwrap();
-    assert!(e.contains("HTTP 400") && e.contains("maximum context length"), "{e}");
+    assert!(e.contains("HTTP 400") && e.contains("does not support best_of"), "{e}");
     assert_eq!(server.bodies().len(), 1);
     // Malformed JSON: retried, then a clear error.
     let t = sample_with(&server, &config("cir-qwen-math"), &problem("garbage", "1"));
@@ -353,6 +381,11 @@ fn run_appends_resumes_and_survives_broken_samples() {
     let all = cir_eval::trajectories::read(&out).unwrap();
     let m = cir_eval::report::metrics(&all, &PlaceholderGrader);
     assert_eq!((m.overall.samples, m.overall.avg), (12, 4.0 / 12.0));
+
+    // Resuming with other settings is refused rather than mixing two configurations in one file.
+    let other = RunConfig { rollout: RolloutConfig { temperature: 0.6, ..cfg.rollout.clone() }, ..cfg.clone() };
+    let e = run(&other, &client, &ScriptedRunner, &PlaceholderGrader).unwrap_err().to_string();
+    assert!(e.contains("other settings (temperature: 1 vs 0.6)"), "{e}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

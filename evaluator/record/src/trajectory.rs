@@ -18,7 +18,7 @@
 //! | `answer` | string or null | the extracted final answer |
 //! | `verdict` | object or null | `{equivalent, reason}` from the verifier; null when grading was not run |
 //! | `timing` | object | `generation_ms`, `tool_ms`, `grading_ms`, `total_ms` (host wall clock) |
-//! | `sampling` | object | `model`, `endpoint_kind` (`completions`/`chat`), `temperature`, `top_p`, `max_tokens`, `seed` (sampling seed sent to the server), `sandbox_seed`, `tool_budget`, `stateful` |
+//! | `sampling` | object | `model`, `endpoint_kind` (`completions`/`chat`), `temperature`, `top_p`, `max_tokens`, `seed` (sampling seed sent to the server), `sandbox_seed`, `tool_budget`, `stateful`, `max_context` |
 //! | `error` | string or null | why the sample failed when `finish` is `error` (server unreachable, 4xx, malformed reply…) |
 //!
 //! A segment is an object tagged by `kind`:
@@ -242,6 +242,9 @@ pub struct Sampling {
     pub tool_budget: u32,
     /// True when code blocks shared one interpreter.
     pub stateful: bool,
+    /// The context length requests were kept within, when one was set.
+    #[serde(default)]
+    pub max_context: Option<u64>,
 }
 
 #[cfg(test)]
