@@ -38,8 +38,7 @@ fn main() {
     );
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
     for concurrency in [1usize, 8, 64] {
-        let problems =
-            (0..samples).map(|i| Problem { id: i.to_string(), text: format!("P{i}"), gold: "5".into() }).collect();
+        let problems = (0..samples).map(|i| Problem::new(i.to_string(), format!("P{i}"), "5")).collect();
         let out = dir.join(format!("c{concurrency}.jsonl"));
         let _ = std::fs::remove_file(&out);
         let cfg = RunConfig {

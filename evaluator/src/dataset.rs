@@ -1,17 +1,20 @@
-//! Datasets: JSONL files with one problem per line.
+//! Datasets: JSONL files with one problem per line, or the training format's Parquet files.
 //!
-//! Fields are configurable ([`Fields`]). Defaults fit the reference's files as they are: the problem in `problem`;
-//! the gold answer in `answer` when the line has one (MATH_OAI), else in `solution` (a bare answer, or a worked
-//! solution whose last `\boxed{}` is the answer — the [`Grader`] extracts it); the id in `unique_id`, else `id`, else
-//! the 0-based line number. The dataset's name is the file stem.
+//! Fields are configurable ([`Fields`]); a dotted name (`reward_model.ground_truth`) reaches into nested objects.
+//! Defaults fit the reference's files as they are:
+//! - problem: `problem`, else `prompt`. A `prompt` holding chat messages (the training format) is the whole prompt
+//!   already — instruction included — so it is sent as it is: its last user message is the prompt text and the
+//!   template only chooses the endpoint.
+//! - gold answer: `answer` (MATH_OAI), else `solution` (a bare answer, or a worked solution whose last `\boxed{}` is
+//!   the answer — the [`Grader`] extracts it), else `reward_model.ground_truth`.
+//! - id: `unique_id`, else `id`, else the 0-based line (row) number (the training files' `extra_info.index` is not
+//!   unique in every file).
 //!
-//! A line that is not JSON or lacks a field is skipped and reported ([`Dataset::skipped`]); a file with no usable
-//! line is an error that names the fields line 1 does have.
+//! The dataset's name is the file stem. A line that is not JSON or lacks a field is skipped and reported
+//! ([`Dataset::skipped`]); a file with no usable line is an error that names the fields its first line has.
 //!
-//! Parquet (the training format) is not read: the `parquet` crate with its codecs would be the heaviest dependency of
-//! the evaluator for a format the trainer, not the evaluator, consumes. Convert with
-//! `python -c "import pandas as p; p.read_parquet('f.parquet').to_json('f.jsonl', orient='records', lines=True)"`
-//! and pass `--problem-field`/`--answer-field` for its layout.
+//! Parquet (`.parquet`, feature `parquet`, on by default) is read with the `parquet` crate's record API, Snappy codec
+//! only (what the training files use): about 20 small crates and 1–2 minutes of one-time compilation on 2 cores.
 
 use std::path::Path;
 
@@ -22,9 +25,10 @@ use crate::{Error, Grader};
 /// Which fields of a line hold what. `None` means the documented automatic choice.
 #[derive(Clone, Debug, Default)]
 pub struct Fields {
-    /// Field with the problem text; default `problem`.
+    /// Field with the problem text; default `problem`, else `prompt`.
     pub problem: Option<String>,
-    /// Field with the gold answer or worked solution; default `answer`, else `solution`.
+    /// Field with the gold answer or worked solution; default `answer`, else `solution`, else
+    /// `reward_model.ground_truth`.
     pub answer: Option<String>,
     /// Field with the problem id; default `unique_id`, else `id`, else the line number.
     pub id: Option<String>,
@@ -39,6 +43,15 @@ pub struct Problem {
     pub text: String,
     /// Gold answer as graded.
     pub gold: String,
+    /// The complete prompt when the dataset holds one (chat-format `prompt`); the template is not applied to it.
+    pub prompt: Option<String>,
+}
+
+impl Problem {
+    /// A problem to be put through the template.
+    pub fn new(id: impl Into<String>, text: impl Into<String>, gold: impl Into<String>) -> Problem {
+        Problem { id: id.into(), text: text.into(), gold: gold.into(), prompt: None }
+    }
 }
 
 /// A loaded dataset.
@@ -53,23 +66,38 @@ pub struct Dataset {
 }
 
 impl Dataset {
-    /// Reads a JSONL dataset.
+    /// Reads a JSONL dataset, or a Parquet one when the name ends in `.parquet`.
     ///
     /// # Errors
-    /// [`Error::Io`] when the file cannot be read; [`Error::Dataset`] when it has no usable line, or two problems
-    /// share an id.
+    /// [`Error::Io`] when the file cannot be read; [`Error::Dataset`] when it cannot be decoded, has no usable line,
+    /// or two problems share an id.
     pub fn load(path: &Path, fields: &Fields, grader: &dyn Grader) -> Result<Dataset, Error> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io { path: path.into(), source })?;
         let name = path.file_stem().map_or_else(|| "dataset".to_owned(), |s| s.to_string_lossy().into_owned());
-        let dataset = Dataset::parse(&name, &text, fields, grader);
         let fail = |message: String| Err(Error::Dataset { path: path.into(), message });
+        let rows: Vec<Result<Value, String>> = if path.extension().is_some_and(|e| e == "parquet") {
+            parquet_rows(path)?
+        } else {
+            let text = std::fs::read_to_string(path).map_err(|source| Error::Io { path: path.into(), source })?;
+            text.lines()
+                .map(|line| match line.trim() {
+                    "" => Err(String::new()),
+                    line => serde_json::from_str(line).map_err(|e| format!("not JSON: {e}")),
+                })
+                .collect()
+        };
+        let first_fields = rows
+            .iter()
+            .find_map(|r| r.as_ref().ok())
+            .and_then(Value::as_object)
+            .map(|o| o.keys().cloned().collect::<Vec<_>>().join(", "));
+        let dataset = Dataset::from_rows(&name, rows, fields, grader);
         if dataset.problems.is_empty() {
             return match dataset.skipped.first() {
                 None => fail("the file is empty: expected one JSON object per line".into()),
                 Some((line, reason)) => fail(format!(
                     "no usable line ({} skipped); line {line}: {reason}{}",
                     dataset.skipped.len(),
-                    first_fields(&text).map(|f| format!(" (line 1 has fields: {f})")).unwrap_or_default()
+                    first_fields.map(|f| format!(" (the first line has fields: {f})")).unwrap_or_default()
                 )),
             };
         }
@@ -82,14 +110,21 @@ impl Dataset {
 
     /// Parses JSONL text; never fails, lines that cannot be used are listed in `skipped`.
     pub fn parse(name: &str, text: &str, fields: &Fields, grader: &dyn Grader) -> Dataset {
+        let rows = text.lines().map(|line| match line.trim() {
+            "" => Err(String::new()),
+            line => serde_json::from_str(line).map_err(|e| format!("not JSON: {e}")),
+        });
+        Dataset::from_rows(name, rows.collect(), fields, grader)
+    }
+
+    /// Rows as decoded (an empty error marks a blank line, which is ignored).
+    fn from_rows(name: &str, rows: Vec<Result<Value, String>>, fields: &Fields, grader: &dyn Grader) -> Dataset {
         let mut problems = Vec::new();
         let mut skipped = Vec::new();
-        for (index, line) in text.lines().enumerate() {
-            if line.trim().is_empty() {
-                continue;
-            }
-            match parse_line(index, line, fields, grader) {
+        for (index, row) in rows.into_iter().enumerate() {
+            match row.and_then(|value| parse_row(index, &value, fields, grader)) {
                 Ok(p) => problems.push(p),
+                Err(reason) if reason.is_empty() => {}
                 Err(reason) => skipped.push((index + 1, reason)),
             }
         }
@@ -97,23 +132,58 @@ impl Dataset {
     }
 }
 
-fn parse_line(index: usize, line: &str, fields: &Fields, grader: &dyn Grader) -> Result<Problem, String> {
-    let value: Value = serde_json::from_str(line).map_err(|e| format!("not JSON: {e}"))?;
-    let obj = value.as_object().ok_or("not a JSON object")?;
-    let get = |name: &str| obj.get(name).filter(|v| !v.is_null());
-    let problem_field = fields.problem.as_deref().unwrap_or("problem");
-    let text = get(problem_field).ok_or_else(|| format!("no field {problem_field:?} (choose with --problem-field)"))?;
-    let answer = match &fields.answer {
-        Some(f) => get(f).ok_or_else(|| format!("no field {f:?} (choose with --answer-field)"))?,
-        None => get("answer")
-            .or_else(|| get("solution"))
-            .ok_or("no field \"answer\" or \"solution\" (choose with --answer-field)")?,
+#[cfg(feature = "parquet")]
+fn parquet_rows(path: &Path) -> Result<Vec<Result<Value, String>>, Error> {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let fail = |message: String| Error::Dataset { path: path.into(), message };
+    let file = std::fs::File::open(path).map_err(|source| Error::Io { path: path.into(), source })?;
+    let reader = SerializedFileReader::new(file).map_err(|e| fail(format!("not a readable Parquet file: {e}")))?;
+    let rows = reader.get_row_iter(None).map_err(|e| fail(format!("cannot read rows: {e}")))?;
+    Ok(rows.map(|row| row.map(|r| r.to_json_value()).map_err(|e| format!("unreadable row: {e}"))).collect())
+}
+
+#[cfg(not(feature = "parquet"))]
+fn parquet_rows(path: &Path) -> Result<Vec<Result<Value, String>>, Error> {
+    Err(Error::Dataset { path: path.into(), message: "this build has no Parquet support (feature `parquet`)".into() })
+}
+
+/// The value at a field name: the literal key, else a dotted path into nested objects.
+fn lookup<'a>(value: &'a Value, name: &str) -> Option<&'a Value> {
+    let found = value.get(name).or_else(|| name.split('.').try_fold(value, |v, key| v.get(key)));
+    found.filter(|v| !v.is_null())
+}
+
+fn parse_row(index: usize, value: &Value, fields: &Fields, grader: &dyn Grader) -> Result<Problem, String> {
+    if !value.is_object() {
+        return Err("not a JSON object".into());
+    }
+    let pick = |chosen: &Option<String>, defaults: &[&str], flag: &str| match chosen {
+        Some(f) => lookup(value, f).ok_or_else(|| format!("no field {f:?} (choose with {flag})")),
+        None => defaults.iter().find_map(|f| lookup(value, f)).ok_or_else(|| {
+            let names: Vec<String> = defaults.iter().map(|d| format!("{d:?}")).collect();
+            format!("no field {} (choose with {flag})", names.join(" or "))
+        }),
     };
+    let text = pick(&fields.problem, &["problem", "prompt"], "--problem-field")?;
+    let answer = pick(&fields.answer, &["answer", "solution", "reward_model.ground_truth"], "--answer-field")?;
     let id = match &fields.id {
-        Some(f) => get(f).map(scalar).ok_or_else(|| format!("no field {f:?} (choose with --id-field)"))?,
-        None => get("unique_id").or_else(|| get("id")).map_or_else(|| index.to_string(), scalar),
+        Some(_) => scalar(pick(&fields.id, &[], "--id-field")?),
+        None => ["unique_id", "id"].iter().find_map(|f| lookup(value, f)).map_or_else(|| index.to_string(), scalar),
     };
-    Ok(Problem { id, text: scalar(text), gold: grader.gold(&scalar(answer)) })
+    let gold = grader.gold(&scalar(answer));
+    match text {
+        Value::Array(messages) => {
+            let content = messages
+                .iter()
+                .rev()
+                .find(|m| m.get("role").and_then(Value::as_str) == Some("user"))
+                .and_then(|m| m.get("content"))
+                .and_then(Value::as_str)
+                .ok_or("the prompt holds no user message with text content")?;
+            Ok(Problem { id, text: content.to_owned(), gold, prompt: Some(content.to_owned()) })
+        }
+        text => Ok(Problem { id, text: scalar(text), gold, prompt: None }),
+    }
 }
 
 /// A string field as it is; numbers and other values as their JSON text.
@@ -122,11 +192,6 @@ fn scalar(value: &Value) -> String {
         Value::String(s) => s.clone(),
         other => other.to_string(),
     }
-}
-
-fn first_fields(text: &str) -> Option<String> {
-    let value: Value = serde_json::from_str(text.lines().next()?).ok()?;
-    Some(value.as_object()?.keys().cloned().collect::<Vec<_>>().join(", "))
 }
 
 #[cfg(test)]
@@ -176,6 +241,30 @@ mod tests {
     }
 
     #[test]
+    fn training_format_parquet_loads_with_its_chat_prompt() {
+        let g = PlaceholderGrader;
+        let math = Dataset::load(&shared("math500-train-format.parquet"), &Fields::default(), &g).unwrap();
+        assert_eq!((math.problems.len(), math.skipped.len()), (500, 0));
+        let p = &math.problems[0];
+        assert_eq!((p.id.as_str(), p.gold.as_str()), ("0", "\\left( 3, \\frac{\\pi}{2} \\right)"));
+        let prompt = p.prompt.as_deref().unwrap();
+        assert!(prompt.starts_with("Please solve the following problem step by step."), "{prompt}");
+        assert!(prompt.ends_with("$0 \\le \\theta < 2 \\pi.$"), "{prompt}");
+        // The chat prompt is the reference's template applied to the JSONL problem.
+        let jsonl = Dataset::load(&shared("MATH_OAI.jsonl"), &Fields::default(), &g).unwrap();
+        let t = crate::Template::resolve("cir-qwen-math").unwrap();
+        assert_eq!(prompt, t.render(&jsonl.problems[0].text));
+        let aime = Dataset::load(&shared("aime24-train-format.parquet"), &Fields::default(), &g).unwrap();
+        // The training file repeats each of the 30 problems 16 times (one row per rollout).
+        assert_eq!((aime.problems.len(), aime.problems[0].gold.as_str()), (480, "204"));
+        let dotted = Fields { answer: Some("reward_model.style".into()), ..Fields::default() };
+        assert_eq!(
+            Dataset::load(&shared("aime24-train-format.parquet"), &dotted, &g).unwrap().problems[0].gold,
+            "rule"
+        );
+    }
+
+    #[test]
     fn empty_and_fieldless_files_are_clear_errors() {
         let dir = std::env::temp_dir().join(format!("cir-eval-dataset-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
@@ -186,7 +275,10 @@ mod tests {
         let other = dir.join("other.jsonl");
         std::fs::write(&other, "{\"q\":\"x\",\"a\":\"1\"}\n").unwrap();
         let err = Dataset::load(&other, &Fields::default(), &PlaceholderGrader).unwrap_err().to_string();
-        assert!(err.contains("no field \"problem\"") && err.contains("line 1 has fields: a, q"), "{err}");
+        assert!(
+            err.contains("no field \"problem\" or \"prompt\"") && err.contains("first line has fields: a, q"),
+            "{err}"
+        );
         let fields = Fields { problem: Some("q".into()), answer: Some("a".into()), id: None };
         assert_eq!(Dataset::load(&other, &fields, &PlaceholderGrader).unwrap().problems[0].gold, "1");
         let dup = dir.join("dup.jsonl");

@@ -253,7 +253,7 @@ impl<R: CodeRunner, G: Grader + ?Sized> Rollout<'_, R, G> {
             dataset: dataset.to_owned(),
             problem_id: problem.id.clone(),
             sample,
-            prompt: c.template.render(&problem.text),
+            prompt: problem.prompt.clone().unwrap_or_else(|| c.template.render(&problem.text)),
             gold: problem.gold.clone(),
             segments: Vec::new(),
             finish: Finish::Stop,

@@ -67,7 +67,7 @@ fn model(_body: &Value, text: &str) -> Action {
 }
 
 fn problem(id: &str, gold: &str) -> Problem {
-    Problem { id: id.into(), text: format!("PROBLEM {id}"), gold: gold.into() }
+    Problem::new(id, format!("PROBLEM {id}"), gold)
 }
 
 fn client(endpoints: Vec<String>) -> Client {
@@ -222,7 +222,7 @@ fn max_context_keeps_requests_within_the_server_context() {
         }
     };
     let server = Server::start(limit, Options::default());
-    let p = Problem { id: "c".into(), text: "Q".into(), gold: "1".into() };
+    let p = Problem::new("c", "Q", "1");
     let template = Template { text: "{problem}:".into(), ..Template::resolve("cir-qwen-math").unwrap() };
     let c = RolloutConfig { max_tokens: 1000, max_context: Some(200), ..RolloutConfig::new("scripted", template) };
     let t = sample_with(&server, &c, &p);
