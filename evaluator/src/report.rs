@@ -192,3 +192,24 @@ pub struct ReportArgs {
     #[arg(long)]
     pub plot: Option<std::path::PathBuf>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::PlaceholderGrader;
+
+    #[test]
+    fn empty_input_renders_without_curves() {
+        let m = metrics(&[], &PlaceholderGrader);
+        let svg = svg(&m);
+        assert!(svg.starts_with("<svg") && svg.ends_with("</svg>\n") && !svg.contains("<polyline"), "{svg}");
+        let md = markdown(&m);
+        assert!(md.contains("| overall | 0 | 0 | 0 | 0.0 | – | – | – |"), "{md}");
+        assert!(render(&m, Format::Json).contains("\"macro_avg\": 0.0"));
+    }
+
+    #[test]
+    fn names_are_escaped_in_svg() {
+        assert_eq!(escape("a<b>&\"c\""), "a&lt;b&gt;&amp;&quot;c&quot;");
+    }
+}
