@@ -189,6 +189,9 @@ pub struct RunArgs {
     /// Endpoint kind for a template file [default: the template's; completions for files].
     #[arg(long, value_enum)]
     pub api: Option<ApiArg>,
+    /// Only the first N problems of each dataset (a quick smoke run) [default: all].
+    #[arg(long)]
+    pub limit: Option<usize>,
     /// Samples per problem.
     #[arg(long, default_value_t = 1)]
     pub n: u32,
@@ -263,7 +266,8 @@ impl RunArgs {
         let mut warnings = Vec::new();
         let mut datasets: Vec<Dataset> = Vec::new();
         for path in &self.datasets {
-            let d = Dataset::load(path, &fields, grader)?;
+            let mut d = Dataset::load(path, &fields, grader)?;
+            d.problems.truncate(self.limit.unwrap_or(usize::MAX));
             if datasets.iter().any(|other| other.name == d.name) {
                 return Err(Error::Config(format!("two datasets are named {:?} (file stems must differ)", d.name)));
             }

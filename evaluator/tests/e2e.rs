@@ -477,12 +477,15 @@ fn run_arguments_are_checked_and_resolved() {
         Cli::try_parse_from(argv).map(|c| c.args)
     };
     let mut warnings = Vec::new();
+    let args = parse(&["--temperature", "0", "--n", "4", "--concurrency", "4", "--limit", "3"]).unwrap();
+    let s = cir_eval::run::execute(&args, &ScriptedRunner, &PlaceholderGrader, &mut |_| {}).unwrap();
+    assert_eq!(s.generated, 3);
     let args = parse(&["--temperature", "0", "--n", "4", "--concurrency", "4"]).unwrap();
     let s = cir_eval::run::execute(&args, &ScriptedRunner, &PlaceholderGrader, &mut |w| warnings.push(w.to_owned()))
         .unwrap();
     assert_eq!(warnings, vec!["--temperature 0 is greedy: one sample per problem, not 4".to_owned()]);
     // Greedy, one sample per problem; problem 0's gold is 204.
-    assert_eq!(s.generated, 30);
+    assert_eq!((s.generated, s.resumed), (27, 3));
     let m = cir_eval::report::metrics(&s.trajectories, &PlaceholderGrader);
     assert_eq!((m.overall.greedy_accuracy, m.overall.tools.calls_histogram.clone()), (Some(1.0 / 30.0), vec![30]));
     for (flags, message) in [
