@@ -3,6 +3,9 @@
 //!
 //! - [`Execution`]: what running one code block in the sandbox produced, with its [`Status`].
 //! - [`feedback`]: the exact text appended to a trajectory after a code block (CIR-METHOD §1).
+//! - [`Trajectory`]: one sampled solution with its [`Segment`]s, verdict and timings — the versioned JSONL schema
+//!   every part of cir reads and writes (documented in [`trajectory`]).
+//! - [`Metrics`]: avg@n, pass@k, maj@k, greedy accuracy and tool statistics over graded trajectories.
 //!
 //! ```
 //! use cir_record::{Execution, Status};
@@ -14,6 +17,10 @@
 #![forbid(unsafe_code)]
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
-pub use execution::{Execution, Status, feedback, truncate_middle, FEEDBACK_LIMIT};
+pub use execution::{Execution, FEEDBACK_LIMIT, Status, feedback, truncate_middle};
+pub use metrics::{AtK, DatasetMetrics, Metrics, ToolStats, pass_at_k};
+pub use trajectory::{Finish, SCHEMA_VERSION, Sampling, Segment, Timing, Trajectory, Usage, Verdict};
 
 mod execution;
+pub mod metrics;
+pub mod trajectory;

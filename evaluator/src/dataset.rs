@@ -1,0 +1,294 @@
+//! Datasets: JSONL files with one problem per line, or the training format's Parquet files.
+//!
+//! Fields are configurable ([`Fields`]); a dotted name (`reward_model.ground_truth`) reaches into nested objects.
+//! Defaults fit the reference's files as they are:
+//! - problem: `problem`, else `prompt`. A `prompt` holding chat messages (the training format) is the whole prompt
+//!   already — instruction included — so it is sent as it is: its last user message is the prompt text and the
+//!   template only chooses the endpoint.
+//! - gold answer: `answer` (MATH_OAI), else `solution` (a bare answer, or a worked solution whose last `\boxed{}` is
+//!   the answer — the [`Grader`] extracts it), else `reward_model.ground_truth`.
+//! - id: `unique_id`, else `id`, else the 0-based line (row) number (the training files' `extra_info.index` is not
+//!   unique in every file).
+//!
+//! The dataset's name is the file stem. A line that is not JSON or lacks a field is skipped and reported
+//! ([`Dataset::skipped`]); a file with no usable line is an error that names the fields its first line has.
+//!
+//! Parquet (`.parquet`, feature `parquet`, on by default) is read with the `parquet` crate's record API, Snappy codec
+//! only (what the training files use): about 20 small crates and 1–2 minutes of one-time compilation on 2 cores.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::{Error, Grader};
+
+/// Which fields of a line hold what. `None` means the documented automatic choice.
+#[derive(Clone, Debug, Default)]
+pub struct Fields {
+    /// Field with the problem text; default `problem`, else `prompt`.
+    pub problem: Option<String>,
+    /// Field with the gold answer or worked solution; default `answer`, else `solution`, else
+    /// `reward_model.ground_truth`.
+    pub answer: Option<String>,
+    /// Field with the problem id; default `unique_id`, else `id`, else the line number.
+    pub id: Option<String>,
+}
+
+/// One problem of a dataset.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Problem {
+    /// Id, unique within the dataset.
+    pub id: String,
+    /// Problem statement.
+    pub text: String,
+    /// Gold answer as graded.
+    pub gold: String,
+    /// The complete prompt when the dataset holds one (chat-format `prompt`); the template is not applied to it.
+    pub prompt: Option<String>,
+}
+
+impl Problem {
+    /// A problem to be put through the template.
+    pub fn new(id: impl Into<String>, text: impl Into<String>, gold: impl Into<String>) -> Problem {
+        Problem { id: id.into(), text: text.into(), gold: gold.into(), prompt: None }
+    }
+}
+
+/// A loaded dataset.
+#[derive(Clone, Debug)]
+pub struct Dataset {
+    /// Name (the file stem).
+    pub name: String,
+    /// Problems in file order.
+    pub problems: Vec<Problem>,
+    /// Lines that were skipped: (1-based line number, reason).
+    pub skipped: Vec<(usize, String)>,
+}
+
+impl Dataset {
+    /// Reads a JSONL dataset, or a Parquet one when the name ends in `.parquet`.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the file cannot be read; [`Error::Dataset`] when it cannot be decoded, has no usable line,
+    /// or two problems share an id.
+    pub fn load(path: &Path, fields: &Fields, grader: &dyn Grader) -> Result<Dataset, Error> {
+        let name = path.file_stem().map_or_else(|| "dataset".to_owned(), |s| s.to_string_lossy().into_owned());
+        let fail = |message: String| Err(Error::Dataset { path: path.into(), message });
+        let rows: Vec<Result<Value, String>> = if path.extension().is_some_and(|e| e == "parquet") {
+            parquet_rows(path)?
+        } else {
+            let text = std::fs::read_to_string(path).map_err(|source| Error::Io { path: path.into(), source })?;
+            text.lines()
+                .map(|line| match line.trim() {
+                    "" => Err(String::new()),
+                    line => serde_json::from_str(line).map_err(|e| format!("not JSON: {e}")),
+                })
+                .collect()
+        };
+        let first_fields = rows
+            .iter()
+            .find_map(|r| r.as_ref().ok())
+            .and_then(Value::as_object)
+            .map(|o| o.keys().cloned().collect::<Vec<_>>().join(", "));
+        let dataset = Dataset::from_rows(&name, rows, fields, grader);
+        if dataset.problems.is_empty() {
+            return match dataset.skipped.first() {
+                None => fail("the file is empty: expected one JSON object per line".into()),
+                Some((line, reason)) => fail(format!(
+                    "no usable line ({} skipped); line {line}: {reason}{}",
+                    dataset.skipped.len(),
+                    first_fields.map(|f| format!(" (the first line has fields: {f})")).unwrap_or_default()
+                )),
+            };
+        }
+        let mut ids = std::collections::HashSet::new();
+        if let Some(p) = dataset.problems.iter().find(|p| !ids.insert(p.id.as_str())) {
+            return fail(format!("two problems have the id {:?}; pass --id-field with a unique field", p.id));
+        }
+        Ok(dataset)
+    }
+
+    /// Parses JSONL text; never fails, lines that cannot be used are listed in `skipped`.
+    pub fn parse(name: &str, text: &str, fields: &Fields, grader: &dyn Grader) -> Dataset {
+        let rows = text.lines().map(|line| match line.trim() {
+            "" => Err(String::new()),
+            line => serde_json::from_str(line).map_err(|e| format!("not JSON: {e}")),
+        });
+        Dataset::from_rows(name, rows.collect(), fields, grader)
+    }
+
+    /// Rows as decoded (an empty error marks a blank line, which is ignored).
+    fn from_rows(name: &str, rows: Vec<Result<Value, String>>, fields: &Fields, grader: &dyn Grader) -> Dataset {
+        let mut problems = Vec::new();
+        let mut skipped = Vec::new();
+        for (index, row) in rows.into_iter().enumerate() {
+            match row.and_then(|value| parse_row(index, &value, fields, grader)) {
+                Ok(p) => problems.push(p),
+                Err(reason) if reason.is_empty() => {}
+                Err(reason) => skipped.push((index + 1, reason)),
+            }
+        }
+        Dataset { name: name.to_owned(), problems, skipped }
+    }
+}
+
+#[cfg(feature = "parquet")]
+fn parquet_rows(path: &Path) -> Result<Vec<Result<Value, String>>, Error> {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let fail = |message: String| Error::Dataset { path: path.into(), message };
+    let file = std::fs::File::open(path).map_err(|source| Error::Io { path: path.into(), source })?;
+    let reader = SerializedFileReader::new(file).map_err(|e| fail(format!("not a readable Parquet file: {e}")))?;
+    let rows = reader.get_row_iter(None).map_err(|e| fail(format!("cannot read rows: {e}")))?;
+    Ok(rows.map(|row| row.map(|r| r.to_json_value()).map_err(|e| format!("unreadable row: {e}"))).collect())
+}
+
+#[cfg(not(feature = "parquet"))]
+fn parquet_rows(path: &Path) -> Result<Vec<Result<Value, String>>, Error> {
+    Err(Error::Dataset { path: path.into(), message: "this build has no Parquet support (feature `parquet`)".into() })
+}
+
+/// The value at a field name: the literal key, else a dotted path into nested objects.
+fn lookup<'a>(value: &'a Value, name: &str) -> Option<&'a Value> {
+    let found = value.get(name).or_else(|| name.split('.').try_fold(value, |v, key| v.get(key)));
+    found.filter(|v| !v.is_null())
+}
+
+fn parse_row(index: usize, value: &Value, fields: &Fields, grader: &dyn Grader) -> Result<Problem, String> {
+    if !value.is_object() {
+        return Err("not a JSON object".into());
+    }
+    let pick = |chosen: &Option<String>, defaults: &[&str], flag: &str| match chosen {
+        Some(f) => lookup(value, f).ok_or_else(|| format!("no field {f:?} (choose with {flag})")),
+        None => defaults.iter().find_map(|f| lookup(value, f)).ok_or_else(|| {
+            let names: Vec<String> = defaults.iter().map(|d| format!("{d:?}")).collect();
+            format!("no field {} (choose with {flag})", names.join(" or "))
+        }),
+    };
+    let text = pick(&fields.problem, &["problem", "prompt"], "--problem-field")?;
+    let answer = pick(&fields.answer, &["answer", "solution", "reward_model.ground_truth"], "--answer-field")?;
+    let id = match &fields.id {
+        Some(_) => scalar(pick(&fields.id, &[], "--id-field")?),
+        None => ["unique_id", "id"].iter().find_map(|f| lookup(value, f)).map_or_else(|| index.to_string(), scalar),
+    };
+    let gold = grader.gold(&scalar(answer));
+    match text {
+        Value::Array(messages) => {
+            let content = messages
+                .iter()
+                .rev()
+                .find(|m| m.get("role").and_then(Value::as_str) == Some("user"))
+                .and_then(|m| m.get("content"))
+                .and_then(Value::as_str)
+                .ok_or("the prompt holds no user message with text content")?;
+            Ok(Problem { id, text: content.to_owned(), gold, prompt: Some(content.to_owned()) })
+        }
+        text => Ok(Problem { id, text: scalar(text), gold, prompt: None }),
+    }
+}
+
+/// A string field as it is; numbers and other values as their JSON text.
+fn scalar(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::PlaceholderGrader;
+
+    fn shared(name: &str) -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/datasets").join(name)
+    }
+
+    #[test]
+    fn reference_datasets_load_as_they_are() {
+        let g = PlaceholderGrader;
+        for (file, count) in [
+            ("AIME24.jsonl", 30),
+            ("AIME25.jsonl", 30),
+            ("MATH_OAI.jsonl", 500),
+            ("amc23.jsonl", 40),
+            ("OlymMATH-EN-EASY.jsonl", 100),
+            ("OlymMATH-EN-HARD.jsonl", 100),
+        ] {
+            let d = Dataset::load(&shared(file), &Fields::default(), &g).unwrap();
+            assert_eq!((d.problems.len(), d.skipped.len()), (count, 0), "{file}");
+            assert!(d.problems.iter().all(|p| !p.gold.is_empty() && !p.gold.contains("\\boxed")), "{file}");
+        }
+        let aime = Dataset::load(&shared("AIME24.jsonl"), &Fields::default(), &g).unwrap();
+        assert_eq!(
+            (aime.name.as_str(), aime.problems[0].id.as_str(), aime.problems[0].gold.as_str()),
+            ("AIME24", "0", "204")
+        );
+        let math = Dataset::load(&shared("MATH_OAI.jsonl"), &Fields::default(), &g).unwrap();
+        assert_eq!(math.problems[0].gold, "\\left( 3, \\frac{\\pi}{2} \\right)");
+        assert!(math.problems[0].id.starts_with("test/"), "{}", math.problems[0].id);
+        let amc = Dataset::load(&shared("amc23.jsonl"), &Fields::default(), &g).unwrap();
+        assert_eq!((amc.problems[1].id.as_str(), amc.problems[1].gold.as_str()), ("1", "36"));
+    }
+
+    #[test]
+    fn bad_lines_are_skipped_with_reasons() {
+        let text = "{\"problem\":\"a\",\"solution\":\"1\"}\nnot json\n\n{\"question\":\"b\",\"solution\":\"2\"}\n[1]\n";
+        let d = Dataset::parse("t", text, &Fields::default(), &PlaceholderGrader);
+        assert_eq!(d.problems.len(), 1);
+        let lines: Vec<usize> = d.skipped.iter().map(|s| s.0).collect();
+        assert_eq!(lines, vec![2, 4, 5]);
+        assert!(d.skipped[1].1.contains("no field \"problem\""), "{:?}", d.skipped);
+    }
+
+    #[test]
+    fn training_format_parquet_loads_with_its_chat_prompt() {
+        let g = PlaceholderGrader;
+        let math = Dataset::load(&shared("math500-train-format.parquet"), &Fields::default(), &g).unwrap();
+        assert_eq!((math.problems.len(), math.skipped.len()), (500, 0));
+        let p = &math.problems[0];
+        assert_eq!((p.id.as_str(), p.gold.as_str()), ("0", "\\left( 3, \\frac{\\pi}{2} \\right)"));
+        let prompt = p.prompt.as_deref().unwrap();
+        assert!(prompt.starts_with("Please solve the following problem step by step."), "{prompt}");
+        assert!(prompt.ends_with("$0 \\le \\theta < 2 \\pi.$"), "{prompt}");
+        // The chat prompt is the reference's template applied to the JSONL problem.
+        let jsonl = Dataset::load(&shared("MATH_OAI.jsonl"), &Fields::default(), &g).unwrap();
+        let t = crate::Template::resolve("cir-qwen-math").unwrap();
+        assert_eq!(prompt, t.render(&jsonl.problems[0].text));
+        let aime = Dataset::load(&shared("aime24-train-format.parquet"), &Fields::default(), &g).unwrap();
+        // The training file repeats each of the 30 problems 16 times (one row per rollout).
+        assert_eq!((aime.problems.len(), aime.problems[0].gold.as_str()), (480, "204"));
+        let dotted = Fields { answer: Some("reward_model.style".into()), ..Fields::default() };
+        assert_eq!(
+            Dataset::load(&shared("aime24-train-format.parquet"), &dotted, &g).unwrap().problems[0].gold,
+            "rule"
+        );
+    }
+
+    #[test]
+    fn empty_and_fieldless_files_are_clear_errors() {
+        let dir = std::env::temp_dir().join(format!("cir-eval-dataset-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let empty = dir.join("empty.jsonl");
+        std::fs::write(&empty, "\n").unwrap();
+        let err = Dataset::load(&empty, &Fields::default(), &PlaceholderGrader).unwrap_err().to_string();
+        assert!(err.contains("empty"), "{err}");
+        let other = dir.join("other.jsonl");
+        std::fs::write(&other, "{\"q\":\"x\",\"a\":\"1\"}\n").unwrap();
+        let err = Dataset::load(&other, &Fields::default(), &PlaceholderGrader).unwrap_err().to_string();
+        assert!(
+            err.contains("no field \"problem\" or \"prompt\"") && err.contains("first line has fields: a, q"),
+            "{err}"
+        );
+        let fields = Fields { problem: Some("q".into()), answer: Some("a".into()), id: None };
+        assert_eq!(Dataset::load(&other, &fields, &PlaceholderGrader).unwrap().problems[0].gold, "1");
+        let dup = dir.join("dup.jsonl");
+        std::fs::write(
+            &dup,
+            "{\"id\":1,\"problem\":\"x\",\"solution\":\"1\"}\n{\"id\":1,\"problem\":\"y\",\"solution\":\"2\"}\n",
+        )
+        .unwrap();
+        let err = Dataset::load(&dup, &Fields::default(), &PlaceholderGrader).unwrap_err().to_string();
+        assert!(err.contains("two problems have the id \"1\""), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

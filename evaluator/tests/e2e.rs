@@ -1,0 +1,505 @@
+//! End-to-end tests of the evaluation loop against a real HTTP server speaking the OpenAI protocol, driven by a
+//! scripted model, with a scripted code runner.
+
+mod support;
+
+use std::time::Duration;
+
+use cir_eval::run::{RunConfig, run};
+use cir_eval::{Client, ClientConfig, Dataset, Fields, PlaceholderGrader, Problem, Rollout, RolloutConfig, Template};
+use cir_record::{Finish, Segment, Status, Trajectory};
+use serde_json::Value;
+use support::runner::ScriptedRunner;
+use support::server::{Action, Options, Server};
+
+/// The scripted model: reads the problem and the tool outputs so far from the text and writes the next part —
+/// always on to a fake output block and a final answer, as a real model would without a stop sequence.
+fn model(_body: &Value, text: &str) -> Action {
+    let outputs: Vec<&str> = text.split("```output\n").skip(1).map(|s| s.split("\n```").next().unwrap_or("")).collect();
+    let g = |s: &str| Action::Generate(s.to_owned());
+    if text.contains("PROBLEM add") {
+        return match outputs.as_slice() {
+            [] => g("I will compute.\n```python\nprint(2+3)\n```\n```output\n999\n```\nSo \\boxed{999}."),
+            [out, ..] => g(&format!(" The sum is {out}, so the answer is \\boxed{{{out}}}.")),
+        };
+    }
+    if text.contains("PROBLEM errors") {
+        return match outputs.len() {
+            0 => g("Divide.\n```python\n1/0\n```\n"),
+            1 => g("Loop.\n```python\nwhile True: pass\n```\n"),
+            _ => g("I give up, no box."),
+        };
+    }
+    if text.contains("PROBLEM greedy") {
+        // Always writes another block.
+        return g(&format!(
+            "Try {}.\n```python\nx = {}\nprint(x)\n```\n```output\nfake\n```\n\\boxed{{1}}",
+            outputs.len(),
+            outputs.len()
+        ));
+    }
+    if text.contains("PROBLEM state") {
+        return match outputs.len() {
+            0 => g("```python\nx = 7\n```\n"),
+            1 => g("```python\nprint(x)\n```\n"),
+            _ => g(&format!("\\boxed{{{}}}", outputs[1])),
+        };
+    }
+    if text.contains("PROBLEM bare") {
+        // Continues its script from wherever the text so far ends.
+        let script = "Plain block:\n```\nnot code\n```\nnow code\n```python\nprint(2+3)\n```\n";
+        let so_far = text.split("PROBLEM bare").nth(1).unwrap_or("");
+        return match outputs.len() {
+            0 => g(script.strip_prefix(so_far).unwrap_or("lost the script")),
+            _ => g("\\boxed{5}"),
+        };
+    }
+    if text.contains("PROBLEM long") {
+        return g(&"a".repeat(1000));
+    }
+    if text.contains("PROBLEM reject") {
+        return Action::Status(400, "The model `scripted` does not support best_of".into());
+    }
+    if text.contains("PROBLEM garbage") {
+        return Action::Raw("<html>502 Bad Gateway</html>".into());
+    }
+    g("\\boxed{0}")
+}
+
+fn problem(id: &str, gold: &str) -> Problem {
+    Problem::new(id, format!("PROBLEM {id}"), gold)
+}
+
+fn client(endpoints: Vec<String>) -> Client {
+    let mut config = ClientConfig::new(endpoints);
+    config.backoff = Duration::from_millis(5);
+    config.cooldown = Duration::from_millis(50);
+    config.attempts = 3;
+    config.timeout = Duration::from_secs(10);
+    Client::new(config).unwrap()
+}
+
+fn config(template: &str) -> RolloutConfig {
+    RolloutConfig { max_tokens: 4000, ..RolloutConfig::new("scripted", Template::resolve(template).unwrap()) }
+}
+
+fn sample_with(server: &Server, config: &RolloutConfig, p: &Problem) -> Trajectory {
+    let client = client(vec![server.url.clone()]);
+    Rollout { client: &client, runner: &ScriptedRunner, grader: &PlaceholderGrader, config }.sample("toy", p, 0)
+}
+
+fn prompt(id: &str) -> String {
+    Template::resolve("cir-qwen-math").unwrap().render(&format!("PROBLEM {id}"))
+}
+
+#[test]
+fn stops_exactly_at_the_fence_and_feeds_back_the_output() {
+    for options in [
+        Options::default(),
+        Options { include_stop: true, ..Options::default() },
+        Options { include_stop: false, no_stop_reason: true },
+    ] {
+        let server = Server::start(model, options);
+        let t = sample_with(&server, &config("cir-qwen-math"), &problem("add", "5"));
+        let expected = "I will compute.\n```python\nprint(2+3)\n```\n```output\n5\n```\n The sum is 5, so the answer is \\boxed{5}.";
+        assert_eq!(t.response_text(), expected);
+        assert_eq!(t.full_text(), format!("{}{expected}", prompt("add")));
+        assert_eq!(t.segments.len(), 4);
+        assert_eq!(
+            t.segments[1],
+            Segment::Code { code: "print(2+3)".into(), text: "```python\nprint(2+3)\n```".into() }
+        );
+        match &t.segments[2] {
+            Segment::Output { execution, feedback } => {
+                assert_eq!(execution.status, Status::Ok);
+                assert_eq!(feedback, "\n```output\n5\n```\n");
+            }
+            other => panic!("expected an output segment, got {other:?}"),
+        }
+        assert_eq!((t.finish, t.tool_calls, t.answer.as_deref()), (Finish::Stop, 1, Some("5")));
+        assert!(t.is_correct());
+        // Token accounting: the first request generated "I will compute.\n```python\nprint(2+3)\n```\n" (stop included).
+        let first = "I will compute.\n```python\nprint(2+3)\n```\n".chars().count() as u64;
+        let second = " The sum is 5, so the answer is \\boxed{5}.".chars().count() as u64;
+        assert_eq!(t.usage.completion_tokens, Some(first + second));
+        assert_eq!((t.usage.prompt_tokens, t.usage.requests), (Some(prompt("add").chars().count() as u64), 2));
+        let bodies = server.bodies();
+        assert_eq!(bodies.len(), 2);
+        assert_eq!(bodies[0]["stop"], serde_json::json!(["```\n"]));
+        assert_eq!(bodies[0]["prompt"], prompt("add"));
+        assert_eq!(
+            bodies[1]["prompt"],
+            format!("{}I will compute.\n```python\nprint(2+3)\n```\n```output\n5\n```\n", prompt("add"))
+        );
+        assert_eq!(bodies[1]["max_tokens"], 4000 - first);
+        assert_eq!(bodies[0]["seed"], bodies[1]["seed"]);
+    }
+}
+
+#[test]
+fn errors_timeouts_and_a_missing_box() {
+    let server = Server::start(model, Options::default());
+    let t = sample_with(&server, &config("cir-qwen-math"), &problem("errors", "1"));
+    assert_eq!(
+        t.response_text(),
+        "Divide.\n```python\n1/0\n```\n```output\nZeroDivisionError: division by zero\n```\nLoop.\n```python\nwhile True: pass\n```\n```output\nTimeout Error\n```\nI give up, no box."
+    );
+    let statuses: Vec<Status> = t.executions().map(|e| e.status).collect();
+    assert_eq!(statuses, vec![Status::Error, Status::Timeout]);
+    assert_eq!((t.answer.as_deref(), t.verdict.as_ref().map(|v| v.reason.as_str())), (None, Some("no answer found")));
+    assert!(!t.is_correct());
+}
+
+#[test]
+fn budget_exhaustion_keeps_the_last_segment_unexecuted() {
+    let server = Server::start(model, Options::default());
+    let c = RolloutConfig { tool_budget: 2, ..config("cir-qwen-math") };
+    let t = sample_with(&server, &c, &problem("greedy", "1"));
+    assert_eq!((t.tool_calls, t.finish), (2, Finish::BudgetExhausted));
+    let last = t.segments.last().unwrap();
+    assert_eq!(last.text(), "Try 2.\n```python\nx = 2\nprint(x)\n```\n```output\nfake\n```\n\\boxed{1}");
+    let bodies = server.bodies();
+    assert_eq!(bodies.len(), 3);
+    assert_eq!(bodies[2]["stop"], serde_json::json!([]));
+    // The answer comes from the kept segment, as in the reference.
+    assert_eq!(t.answer.as_deref(), Some("1"));
+    // Budget 0: no tool call at all.
+    let c0 = RolloutConfig { tool_budget: 0, ..config("cir-qwen-math") };
+    let t0 = sample_with(&server, &c0, &problem("greedy", "1"));
+    assert_eq!((t0.tool_calls, t0.finish, t0.usage.requests), (0, Finish::BudgetExhausted, 1));
+}
+
+#[test]
+fn stateless_by_default_stateful_on_request() {
+    let server = Server::start(model, Options::default());
+    let t = sample_with(&server, &config("cir-qwen-math"), &problem("state", "7"));
+    assert!(t.response_text().contains("NameError: name 'x' is not defined"), "{}", t.response_text());
+    let c = RolloutConfig { stateful: true, ..config("cir-qwen-math") };
+    let t = sample_with(&server, &c, &problem("state", "7"));
+    assert_eq!(
+        t.response_text(),
+        "```python\nx = 7\n```\n```output\n\n```\n```python\nprint(x)\n```\n```output\n7\n```\n\\boxed{7}"
+    );
+    assert!(t.is_correct() && t.sampling.stateful);
+}
+
+#[test]
+fn a_bare_fence_is_not_a_tool_call() {
+    let server = Server::start(model, Options::default());
+    let t = sample_with(&server, &config("cir-qwen-math"), &problem("bare", "5"));
+    assert_eq!(
+        t.response_text(),
+        "Plain block:\n```\nnot code\n```\nnow code\n```python\nprint(2+3)\n```\n```output\n5\n```\n\\boxed{5}"
+    );
+    assert_eq!((t.tool_calls, t.usage.requests), (1, 4));
+}
+
+#[test]
+fn max_tokens_bounds_all_segments() {
+    let server = Server::start(model, Options::default());
+    let c = RolloutConfig { max_tokens: 100, ..config("cir-qwen-math") };
+    let t = sample_with(&server, &c, &problem("long", "1"));
+    assert_eq!((t.finish, t.usage.completion_tokens), (Finish::Length, Some(100)));
+    assert_eq!(t.response_text(), "a".repeat(100));
+    // Across segments: the tool call's tokens count against the same limit.
+    let c = RolloutConfig { max_tokens: 45, ..config("cir-qwen-math") };
+    let t = sample_with(&server, &c, &problem("add", "5"));
+    assert_eq!((t.finish, t.tool_calls, t.usage.completion_tokens), (Finish::Length, 1, Some(45)));
+}
+
+#[test]
+fn max_context_keeps_requests_within_the_server_context() {
+    // A server with a 200-token context that refuses longer requests, as vLLM does.
+    let limit = |body: &Value, text: &str| {
+        let asked = text.chars().count() as u64 + body["max_tokens"].as_u64().unwrap_or(0);
+        if asked > 200 {
+            Action::Status(
+                400,
+                format!("This model's maximum context length is 200 tokens. However, you requested {asked} tokens."),
+            )
+        } else {
+            Action::Generate("z".repeat(1000))
+        }
+    };
+    let server = Server::start(limit, Options::default());
+    let p = Problem::new("c", "Q", "1");
+    let template = Template { text: "{problem}:".into(), ..Template::resolve("cir-qwen-math").unwrap() };
+    let c = RolloutConfig { max_tokens: 1000, max_context: Some(200), ..RolloutConfig::new("scripted", template) };
+    let t = sample_with(&server, &c, &p);
+    // The prompt "Q:" is 2 bytes, so the request asks for 198 tokens and gets them.
+    assert_eq!((t.finish, t.usage.completion_tokens, t.error.as_deref()), (Finish::Length, Some(198), None));
+    assert_eq!(server.bodies()[0]["max_tokens"], 198);
+    // Without max_context the server refuses: the trajectory ends as `length`, not as a failed sample.
+    let c = RolloutConfig { max_context: None, ..c };
+    let t = sample_with(&server, &c, &p);
+    assert_eq!((t.finish, t.usage.requests, t.error.as_deref()), (Finish::Length, 0, None));
+}
+
+#[test]
+fn chat_endpoint_continues_the_assistant_message() {
+    let server = Server::start(model, Options::default());
+    let t = sample_with(&server, &config("cir-qwen3"), &problem("add", "5"));
+    assert!(t.is_correct());
+    assert_eq!(t.sampling.endpoint_kind, "chat");
+    let bodies = server.bodies();
+    assert_eq!(bodies[0]["messages"].as_array().unwrap().len(), 1);
+    assert_eq!(bodies[0]["chat_template_kwargs"]["enable_thinking"], false);
+    assert_eq!(bodies[1]["messages"][1]["role"], "assistant");
+    assert_eq!(bodies[1]["messages"][1]["content"], "I will compute.\n```python\nprint(2+3)\n```\n```output\n5\n```\n");
+    assert_eq!(
+        (bodies[1]["continue_final_message"].clone(), bodies[1]["add_generation_prompt"].clone()),
+        (true.into(), false.into())
+    );
+}
+
+#[test]
+fn bad_servers_give_clear_errors_per_sample() {
+    let server = Server::start(model, Options::default());
+    // 4xx: no retry, the server's message in the error.
+    let t = sample_with(&server, &config("cir-qwen-math"), &problem("reject", "1"));
+    assert_eq!(t.finish, Finish::Error);
+    let e = t.error.unwrap();
+    assert!(e.contains("HTTP 400") && e.contains("does not support best_of"), "{e}");
+    assert_eq!(server.bodies().len(), 1);
+    // Malformed JSON: retried, then a clear error.
+    let t = sample_with(&server, &config("cir-qwen-math"), &problem("garbage", "1"));
+    let e = t.error.unwrap();
+    assert!(
+        e.contains("gave up after 3 attempts") && e.contains("malformed reply") && e.contains("502 Bad Gateway"),
+        "{e}"
+    );
+    // Unreachable.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", dead.local_addr().unwrap());
+    drop(dead);
+    let client = client(vec![url]);
+    let c = config("cir-qwen-math");
+    let t = Rollout { client: &client, runner: &ScriptedRunner, grader: &PlaceholderGrader, config: &c }.sample(
+        "toy",
+        &problem("add", "5"),
+        0,
+    );
+    let e = t.error.unwrap();
+    assert!(e.contains("cannot reach the model server"), "{e}");
+}
+
+#[test]
+fn retries_5xx_and_skips_a_dead_endpoint() {
+    let flaky = std::sync::atomic::AtomicUsize::new(0);
+    let server = Server::start(
+        move |body, text| {
+            if flaky.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+                Action::Status(503, "warming up".into())
+            } else {
+                model(body, text)
+            }
+        },
+        Options::default(),
+    );
+    let t = sample_with(&server, &config("cir-qwen-math"), &problem("add", "5"));
+    assert!(t.is_correct(), "{:?}", t.error);
+    assert_eq!(server.bodies().len(), 3);
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead_url = format!("http://{}/v1", dead.local_addr().unwrap());
+    drop(dead);
+    let live = Server::start(model, Options::default());
+    let client = client(vec![dead_url, live.url.clone()]);
+    let c = config("cir-qwen-math");
+    let r = Rollout { client: &client, runner: &ScriptedRunner, grader: &PlaceholderGrader, config: &c };
+    for i in 0..6 {
+        let t = r.sample("toy", &problem("add", "5"), i);
+        assert!(t.is_correct(), "{:?}", t.error);
+    }
+    assert_eq!(live.bodies().len(), 12);
+}
+
+fn temp(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("cir-eval-e2e-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn toy_dataset(dir: &std::path::Path) -> Dataset {
+    let path = dir.join("toy.jsonl");
+    std::fs::write(
+        &path,
+        "{\"id\":\"add\",\"problem\":\"PROBLEM add\",\"solution\":\"The sum is \\\\boxed{5}.\"}\n\
+         {\"id\":\"errors\",\"problem\":\"PROBLEM errors\",\"solution\":\"1\"}\n\
+         {\"id\":\"reject\",\"problem\":\"PROBLEM reject\",\"solution\":\"1\"}\n\
+         {\"id\":\"broken line\"}\n",
+    )
+    .unwrap();
+    Dataset::load(&path, &Fields::default(), &PlaceholderGrader).unwrap()
+}
+
+#[test]
+fn run_appends_resumes_and_survives_broken_samples() {
+    let dir = temp("run");
+    let server = Server::start(model, Options::default());
+    let client = client(vec![server.url.clone()]);
+    let dataset = toy_dataset(&dir);
+    assert_eq!(dataset.skipped.len(), 1);
+    let out = dir.join("out.jsonl");
+    let cfg = RunConfig {
+        datasets: vec![dataset],
+        n: 4,
+        concurrency: 3,
+        out: out.clone(),
+        rollout: config("cir-qwen-math"),
+        progress: false,
+    };
+    let s = run(&cfg, &client, &ScriptedRunner, &PlaceholderGrader).unwrap();
+    assert_eq!((s.generated, s.resumed, s.errors), (12, 0, 4));
+    assert!(s.first_error.unwrap().contains("HTTP 400"));
+    let lines = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(lines.lines().count(), 12);
+    let m = cir_eval::report::metrics(&s.trajectories, &PlaceholderGrader);
+    assert_eq!((m.overall.problems, m.overall.samples, m.overall.n), (3, 12, 4));
+    assert!((m.overall.avg - 4.0 / 12.0).abs() < 1e-12);
+    assert_eq!(m.overall.pass_at_k.iter().map(|a| a.value).collect::<Vec<_>>(), vec![1.0 / 3.0; 4]);
+    assert!((m.overall.tools.mean_calls - 12.0 / 12.0).abs() < 1e-12);
+    assert!((m.overall.tools.error_rate - 4.0 / 12.0).abs() < 1e-12);
+    assert!((m.overall.tools.execution_timeout_rate - 1.0 / 3.0).abs() < 1e-12);
+    assert!((m.overall.tools.execution_error_rate - 1.0 / 3.0).abs() < 1e-12);
+
+    // Rerun: only the failed samples are tried again.
+    let before = server.bodies().len();
+    let s = run(&cfg, &client, &ScriptedRunner, &PlaceholderGrader).unwrap();
+    assert_eq!((s.generated, s.resumed, s.errors), (4, 8, 4));
+    assert_eq!(server.bodies().len() - before, 4);
+
+    // Simulated Ctrl-C: the last two lines lost, the new last one cut in the middle.
+    let text = std::fs::read_to_string(&out).unwrap();
+    let keep: Vec<&str> = text.lines().take(10).collect();
+    let torn = format!("{}\n{}", keep[..9].join("\n"), &keep[9][..keep[9].len() / 2]);
+    std::fs::write(&out, torn).unwrap();
+    let s = run(&cfg, &client, &ScriptedRunner, &PlaceholderGrader).unwrap();
+    let ok_before: usize = keep[..9].iter().filter(|l| !l.contains("\"finish\":\"error\"")).count();
+    assert_eq!(s.resumed, ok_before);
+    assert_eq!(s.generated, 12 - ok_before);
+    let all = cir_eval::trajectories::read(&out).unwrap();
+    let m = cir_eval::report::metrics(&all, &PlaceholderGrader);
+    assert_eq!((m.overall.samples, m.overall.avg), (12, 4.0 / 12.0));
+
+    // Resuming with other settings is refused rather than mixing two configurations in one file.
+    let other = RunConfig { rollout: RolloutConfig { temperature: 0.6, ..cfg.rollout.clone() }, ..cfg.clone() };
+    let e = run(&other, &client, &ScriptedRunner, &PlaceholderGrader).unwrap_err().to_string();
+    assert!(e.contains("other settings (temperature: 1 vs 0.6)"), "{e}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn the_binary_reports_scores_and_plots() {
+    let dir = temp("bin");
+    let server = Server::start(model, Options::default());
+    let client = client(vec![server.url.clone()]);
+    let out = dir.join("out.jsonl");
+    let cfg = RunConfig {
+        datasets: vec![toy_dataset(&dir)],
+        n: 2,
+        concurrency: 2,
+        out: out.clone(),
+        rollout: config("cir-qwen-math"),
+        progress: false,
+    };
+    run(&cfg, &client, &ScriptedRunner, &PlaceholderGrader).unwrap();
+    let bin = env!("CARGO_BIN_EXE_cir-eval");
+    let svg = dir.join("curve.svg");
+    let o = std::process::Command::new(bin).arg("report").arg(&out).arg("--plot").arg(&svg).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let md = String::from_utf8(o.stdout).unwrap();
+    assert!(md.contains("| toy | 3 | 6 | 2 | 33.3 | 33.3 | 33.3 | – |"), "{md}");
+    let plot = std::fs::read_to_string(&svg).unwrap();
+    assert!(plot.starts_with("<svg") && plot.contains("<polyline") && plot.contains(">toy</text>"), "{plot}");
+    let o = std::process::Command::new(bin).args(["report", "--format", "json"]).arg(&out).output().unwrap();
+    let json: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(json["overall"]["pass_at_k"][1]["k"], 2);
+    // score re-grades into a new file, same verdicts with the same grader.
+    let rescored = dir.join("rescored.jsonl");
+    let o = std::process::Command::new(bin).arg("score").arg(&out).arg("--out").arg(&rescored).output().unwrap();
+    assert!(o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("re-graded 4 trajectories (0 verdicts flipped, 2 failed"));
+    assert_eq!(cir_eval::trajectories::read(&rescored).unwrap().len(), 6);
+    // A file that is not trajectories: a clear error naming the line.
+    std::fs::write(dir.join("bad.jsonl"), "{\"x\":1}\n").unwrap();
+    let o = std::process::Command::new(bin).arg("report").arg(dir.join("bad.jsonl")).output().unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("line 1: not a cir trajectory"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn the_client_asks_for_n_choices_and_reads_usage() {
+    let server = Server::start(model, Options::default());
+    let client = client(vec![server.url.clone()]);
+    let (extra, stop) = (serde_json::Map::new(), vec![cir_eval::CODE_STOP.to_owned()]);
+    let request = cir_eval::client::Request {
+        model: "m",
+        api: cir_eval::Api::Completions,
+        prompt: "PROBLEM add",
+        response: "",
+        max_tokens: 1000,
+        temperature: 1.0,
+        top_p: 1.0,
+        seed: 1,
+        stop: &stop,
+        n: 3,
+        extra: &extra,
+    };
+    let reply = client.generate(&request).unwrap();
+    assert_eq!(reply.choices.len(), 3);
+    assert!(
+        reply.choices.iter().all(|c| c.text == "I will compute.\n```python\nprint(2+3)\n" && c.finish_reason == "stop")
+    );
+    assert_eq!(reply.choices[0].stop_reason, cir_eval::client::StopReason::Matched("```\n".into()));
+    let generated = "I will compute.\n```python\nprint(2+3)\n```\n".chars().count() as u64;
+    assert_eq!((reply.prompt_tokens, reply.completion_tokens), (Some(11), Some(3 * generated)));
+}
+
+#[test]
+fn run_arguments_are_checked_and_resolved() {
+    use clap::Parser;
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: cir_eval::run::RunArgs,
+    }
+    let dir = temp("args");
+    let data = dir.join("AIME24.jsonl");
+    std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/datasets/AIME24.jsonl"), &data).unwrap();
+    let server = Server::start(|_, _| Action::Generate("\\boxed{204}".into()), Options::default());
+    let out = dir.join("out.jsonl");
+    let parse = |extra: &[&str]| {
+        let mut argv: Vec<String> = ["x", "--endpoint", &server.url, "--model", "m"].map(String::from).into();
+        argv.extend(["--out".into(), out.display().to_string(), "--dataset".into(), data.display().to_string()]);
+        argv.extend(extra.iter().map(|s| s.to_string()));
+        Cli::try_parse_from(argv).map(|c| c.args)
+    };
+    let mut warnings = Vec::new();
+    let args = parse(&["--temperature", "0", "--n", "4", "--concurrency", "4", "--limit", "3"]).unwrap();
+    let s = cir_eval::run::execute(&args, &ScriptedRunner, &PlaceholderGrader, &mut |_| {}).unwrap();
+    assert_eq!(s.generated, 3);
+    let args = parse(&["--temperature", "0", "--n", "4", "--concurrency", "4"]).unwrap();
+    let s = cir_eval::run::execute(&args, &ScriptedRunner, &PlaceholderGrader, &mut |w| warnings.push(w.to_owned()))
+        .unwrap();
+    assert_eq!(warnings, vec!["--temperature 0 is greedy: one sample per problem, not 4".to_owned()]);
+    // Greedy, one sample per problem; problem 0's gold is 204.
+    assert_eq!((s.generated, s.resumed), (27, 3));
+    let m = cir_eval::report::metrics(&s.trajectories, &PlaceholderGrader);
+    assert_eq!((m.overall.greedy_accuracy, m.overall.tools.calls_histogram.clone()), (Some(1.0 / 30.0), vec![30]));
+    for (flags, message) in [
+        (&["--temperature=-1"][..], "--temperature"),
+        (&["--top-p", "0"][..], "--top-p"),
+        (&["--template", "/no/such/template"][..], "built-in templates"),
+        (&["--problem-field", "question"][..], "no field \"question\""),
+    ] {
+        let e = cir_eval::run::execute(&parse(flags).unwrap(), &ScriptedRunner, &PlaceholderGrader, &mut |_| {})
+            .unwrap_err();
+        assert!(e.to_string().contains(message), "{flags:?}: {e}");
+    }
+    std::fs::write(&data, "").unwrap();
+    let e = cir_eval::run::execute(&parse(&[]).unwrap(), &ScriptedRunner, &PlaceholderGrader, &mut |_| {}).unwrap_err();
+    assert!(e.to_string().contains("the file is empty"), "{e}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
