@@ -9,8 +9,8 @@ use crate::lexer::matching_brace;
 
 /// Commands written with a doubled backslash (`\\boxed`, `\\frac`) by escaping mistakes: read as single.
 const DOUBLE_ESCAPED: &[&str] = &[
-    "boxed", "frac", "dfrac", "tfrac", "left", "right", "sqrt", "text", "le", "leq", "ge", "geq", "cdot", "times", "pi",
-    "infty", "cup", "in", "pm", "quad", "mathrm", "textbf",
+    "boxed", "frac", "dfrac", "tfrac", "left", "right", "sqrt", "text", "le", "leq", "ge", "geq", "cdot", "times",
+    "pi", "infty", "cup", "in", "pm", "quad", "mathrm", "textbf",
 ];
 
 /// Undoes `\\name` → `\name` for known command names (keeps real row breaks `\\`).
@@ -46,21 +46,30 @@ pub(crate) fn undouble(s: &str) -> std::borrow::Cow<'_, str> {
 pub(crate) fn extract(text: &str, lenient_last_line: bool) -> Option<String> {
     let text = undouble(text);
     let text = text.as_ref();
+    let last_box_end = boxes(text).last().map(|b| b.2);
+    let marker = after_marker(text);
+    // A "final answer is" sentence after the last box restates the answer: it wins.
+    if let Some((a, at)) = &marker
+        && last_box_end.is_none_or(|e| *at > e)
+    {
+        return Some(a.clone());
+    }
     if let Some(b) = boxed(text) {
         return Some(b);
-    }
-    if let Some(a) = after_marker(text) {
-        return Some(a);
-    }
-    if let Some(m) = math_segments(text) {
-        return Some(m);
     }
     let trimmed = text.trim();
     if trimmed.is_empty() {
         return None;
     }
-    if is_short_answer(trimmed) {
+    if is_short_answer(trimmed) && segments(trimmed).is_empty() {
         return Some(trimmed.to_string());
+    }
+    if let Some((m, end)) = math_segments(text) {
+        // A plain number after the last math segment is the later answer (Math-Verify's rule too).
+        if let Some(n) = last_number(&text[end..]) {
+            return Some(n);
+        }
+        return Some(m);
     }
     if let Some(n) = last_number(text) {
         return Some(n);
@@ -72,10 +81,36 @@ pub(crate) fn extract(text: &str, lenient_last_line: bool) -> Option<String> {
     None
 }
 
-/// Short text without sentences is taken whole (`28 percent`, `x^2+1`, `Evelyn`).
+/// Short text without sentences is taken whole (`28 percent`, `x^2+1`, `Evelyn`); prose words beside digits
+/// (`Soucis : 2,74`) make it a sentence whose last number is the answer.
 fn is_short_answer(t: &str) -> bool {
-    let words = t.split_whitespace().filter(|w| w.chars().filter(|c| c.is_alphabetic()).count() >= 3).count();
-    t.len() <= 200 && words <= 3 && !t.contains(". ")
+    let mut words: Vec<&str> = Vec::new();
+    let b = t.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i].is_ascii_alphabetic() {
+            let start = i;
+            while i < b.len() && b[i].is_ascii_alphabetic() {
+                i += 1;
+            }
+            // LaTeX command names are not prose.
+            if start == 0 || b[start - 1] != b'\\' {
+                words.push(&t[start..i]);
+            }
+        } else {
+            i += 1;
+        }
+    }
+    let words: Vec<&str> = words
+        .into_iter()
+        .filter(|w| w.len() >= 3)
+        .filter(|w| {
+            !crate::parser::UNITS.contains(w)
+                && !matches!(*w, "percent" | "pct" | "percentage" | "and" | "sqrt" | "frac" | "dfrac" | "text" | "pi")
+        })
+        .collect();
+    let prose_with_digits = !words.is_empty() && t.bytes().any(|c| c.is_ascii_digit()) && !t.contains('\\');
+    t.len() <= 200 && words.len() <= 3 && !t.contains(". ") && !prose_with_digits
 }
 
 /// The `(start, end)` byte ranges of each box's content.
@@ -129,10 +164,17 @@ fn joins(gap: &str) -> bool {
         cleaned.push(if c.is_alphanumeric() || c == '(' || c == ')' { c } else { ' ' });
         i += c.len_utf8();
     }
-    let words: Vec<&str> = cleaned.split_whitespace().collect();
+    let mut words: Vec<&str> = cleaned.split_whitespace().collect();
+    // `… and \( y_2 = \boxed{…}`: a short label before the next answer.
+    if gap.trim_end().ends_with('=') && words.len() >= 2 {
+        let label_len = words.iter().rev().take_while(|w| w.len() <= 2 && **w != "and" && **w != "or").count();
+        words.truncate(words.len() - label_len.min(words.len()));
+    }
     match words.last() {
         None => true,
-        Some(w) => matches!(w.to_ascii_lowercase().as_str(), "and" | "or") && words.len() <= 6 && !words.contains(&"\\"),
+        Some(w) => {
+            matches!(w.to_ascii_lowercase().as_str(), "and" | "or") && words.len() <= 6 && !words.contains(&"\\")
+        }
     }
 }
 
@@ -154,8 +196,8 @@ fn boxed(text: &str) -> Option<String> {
     Some(parts.join("; "))
 }
 
-/// Text after the last "answer is" / "answer:" marker, up to the end of its sentence.
-fn after_marker(text: &str) -> Option<String> {
+/// Text after the last "answer is" / "answer:" marker, up to the end of its sentence, and where the marker is.
+fn after_marker(text: &str) -> Option<(String, usize)> {
     let lower = text.to_ascii_lowercase();
     let mut best: Option<usize> = None;
     for m in ["answer is", "answer:", "answer is:"] {
@@ -196,13 +238,13 @@ fn after_marker(text: &str) -> Option<String> {
     if sentence.is_empty() {
         return None;
     }
-    if let Some(m) = math_segments(sentence) {
-        return Some(m);
+    if let Some((m, _)) = math_segments(sentence) {
+        return Some((m, start));
     }
     if is_short_answer(sentence) {
-        return Some(sentence.trim_end_matches(['.', ',']).to_string());
+        return Some((sentence.trim_end_matches(['.', ',']).to_string(), start));
     }
-    last_number(sentence)
+    last_number(sentence).map(|n| (n, start))
 }
 
 /// Math segments `$…$`, `$$…$$`, `\(…\)`, `\[…\]` as content ranges.
@@ -254,7 +296,8 @@ fn segments(text: &str) -> Vec<(usize, usize, usize, usize)> {
     out
 }
 
-fn math_segments(text: &str) -> Option<String> {
+/// The last math segment (joined with those before it) and the byte where it ends.
+fn math_segments(text: &str) -> Option<(String, usize)> {
     let segs = segments(text);
     let last = segs.last()?;
     let mut parts = vec![&text[last.1..last.2]];
@@ -280,11 +323,11 @@ fn math_segments(text: &str) -> Option<String> {
     if joined.trim().is_empty() {
         return None;
     }
-    Some(joined)
+    Some((joined, last.3))
 }
 
 /// The last number in prose: not glued to a letter on its left; `2/3` and thousands groups included.
-fn last_number(text: &str) -> Option<String> {
+pub(crate) fn last_number(text: &str) -> Option<String> {
     let b = text.as_bytes();
     let mut best = None;
     let mut i = 0;

@@ -11,7 +11,9 @@
 //! let v = verify("so the answer is $\\boxed{\\dfrac{1}{2}}$", "0.5");
 //! assert!(v.equivalent);
 //! assert_eq!(v.reason, Reason::Exact);
-//! assert!(!verify("\\frac{1}{3}", "0.33").equivalent);
+//! // A decimal equals a value to the precision it was written with.
+//! assert!(verify("0.333", "\\frac{1}{3}").equivalent);
+//! assert!(!verify("0.334", "\\frac{1}{3}").equivalent);
 //! ```
 //!
 //! Bounded and total: inputs are capped ([`MAX_INPUT_LEN`], [`MAX_ANSWER_LEN`]), nesting is capped
@@ -117,18 +119,36 @@ pub fn verify_with(pred: &str, gold: &str, opts: &Options) -> Verdict {
     let Some(mut p) = extract_with(pred, opts) else { return no(Reason::NoAnswer) };
     if let Some(letter) = choice_letter(&g) {
         if let Some(pl) = choice_in(&p) {
-            return if pl == letter { Verdict { equivalent: true, reason: Reason::Text } } else { no(Reason::Different) };
+            return if pl == letter {
+                Verdict { equivalent: true, reason: Reason::Text }
+            } else {
+                no(Reason::Different)
+            };
         }
         p = p.trim().to_string();
     }
-    let pn = parse_readings(&p);
+    let mut pn = parse_readings(&p);
+    if pn.is_empty() {
+        // Prose inside math (`$? just about 1$`): its last number.
+        if let Some(n) = extract::last_number(&p) {
+            pn = parse_readings(&n);
+        }
+    }
     let gn = parse_readings(&g);
     let same_text = || normalize_text(&p) == normalize_text(&g);
     if pn.is_empty() {
-        return if same_text() { Verdict { equivalent: true, reason: Reason::Identical } } else { no(Reason::UnparseablePrediction) };
+        return if same_text() {
+            Verdict { equivalent: true, reason: Reason::Identical }
+        } else {
+            no(Reason::UnparseablePrediction)
+        };
     }
     if gn.is_empty() {
-        return if same_text() { Verdict { equivalent: true, reason: Reason::Identical } } else { no(Reason::UnparseableGold) };
+        return if same_text() {
+            Verdict { equivalent: true, reason: Reason::Identical }
+        } else {
+            no(Reason::UnparseableGold)
+        };
     }
     let ctx = equiv::Ctx::new(opts);
     for a in &pn {
@@ -186,17 +206,18 @@ fn parse_readings(answer: &str) -> Vec<Node> {
         styles.push(lexer::NumberStyle { thousands_comma: false, decimal_comma: false });
         let core = t.trim_start_matches('-');
         let parts: Vec<&str> = core.split(',').collect();
-        let is_dec = parts.len() == 2 && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|c| c.is_ascii_digit() || c == b'.'));
+        let is_dec = parts.len() == 2
+            && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|c| c.is_ascii_digit() || c == b'.'));
         if is_dec && !parts[0].contains('.') && !parts[1].contains('.') {
             styles.push(lexer::NumberStyle { thousands_comma: false, decimal_comma: true });
         }
     }
     let mut out = Vec::new();
     for s in styles {
-        if let Ok(n) = parser::parse_with(&text, s) {
-            if !out.contains(&n) {
-                out.push(n);
-            }
+        if let Ok(n) = parser::parse_with(&text, s)
+            && !out.contains(&n)
+        {
+            out.push(n);
         }
     }
     out

@@ -89,15 +89,17 @@ pub(crate) fn eval(node: &Node, env: &Env, pct: PercentRead) -> Res {
         },
         Node::Neg(a) => neg(eval(a, env, pct)?),
         Node::Add(items) => {
-            let mut acc = Val::Exact(q_int(0));
-            for it in items {
+            let (first, rest) = items.split_first().ok_or(NoValue::NotNumeric)?;
+            let mut acc = eval(first, env, pct)?;
+            for it in rest {
                 acc = add(acc, eval(it, env, pct)?)?;
             }
             acc
         }
         Node::Mul(items) => {
-            let mut acc = Val::Exact(q_int(1));
-            for it in items {
+            let (first, rest) = items.split_first().ok_or(NoValue::NotNumeric)?;
+            let mut acc = eval(first, env, pct)?;
+            for it in rest {
                 acc = mul(acc, eval(it, env, pct)?)?;
             }
             acc
@@ -296,7 +298,7 @@ fn int_pow(x: Q, n: i64) -> Res {
     let mut acc = Q::one();
     while e > 0 {
         if e & 1 == 1 {
-            acc = acc * base.clone();
+            acc *= base.clone();
             if bits(&acc) > MAX_BITS {
                 return Ok(Val::Float(Complex64::new(f64::INFINITY, 0.0)));
             }
@@ -314,30 +316,32 @@ fn int_pow(x: Q, n: i64) -> Res {
 
 /// `a^(p/q)` for a real rational `a`: exact when `a` is a perfect q-th power, else a float.
 fn root_or_pow(a: Val, e: Val) -> Res {
-    if let (Val::Exact(x), Val::Exact(y)) = (&a, &e) {
-        if is_real(x) && is_real(y) && !y.re.is_zero() {
-            let p = y.re.numer().to_i64();
-            let q = y.re.denom().to_u32();
-            if let (Some(p), Some(q)) = (p, q) {
-                if (2..=64).contains(&q) {
-                    let neg = x.re.is_negative();
-                    if !neg || q % 2 == 1 {
-                        let abs = x.re.abs();
-                        let rn = abs.numer().nth_root(q);
-                        let rd = abs.denom().nth_root(q);
-                        if num_traits::pow(rn.clone(), q as usize) == *abs.numer()
-                            && num_traits::pow(rd.clone(), q as usize) == *abs.denom()
-                        {
-                            let mut r = BigRational::new(rn, rd);
-                            if neg {
-                                r = -r;
-                            }
-                            return pow(Val::Exact(q_real(r)), Val::Exact(q_int(p)));
+    if let (Val::Exact(x), Val::Exact(y)) = (&a, &e)
+        && is_real(x)
+        && is_real(y)
+        && !y.re.is_zero()
+    {
+        let p = y.re.numer().to_i64();
+        let q = y.re.denom().to_u32();
+        if let (Some(p), Some(q)) = (p, q) {
+            if (2..=64).contains(&q) {
+                let neg = x.re.is_negative();
+                if !neg || q % 2 == 1 {
+                    let abs = x.re.abs();
+                    let rn = abs.numer().nth_root(q);
+                    let rd = abs.denom().nth_root(q);
+                    if num_traits::pow(rn.clone(), q as usize) == *abs.numer()
+                        && num_traits::pow(rd.clone(), q as usize) == *abs.denom()
+                    {
+                        let mut r = BigRational::new(rn, rd);
+                        if neg {
+                            r = -r;
                         }
+                        return pow(Val::Exact(q_real(r)), Val::Exact(q_int(p)));
                     }
-                } else if q == 1 {
-                    return pow(a, e);
                 }
+            } else if q == 1 {
+                return pow(a, e);
             }
         }
     }
@@ -390,11 +394,11 @@ fn apply(f: Func, args: &[Node], env: &Env, pct: PercentRead) -> Res {
             return Ok(Val::exact(q_real(BigRational::from_integer(acc))));
         }
         Func::Floor | Func::Ceil => {
-            if let Val::Exact(q) = &first {
-                if is_real(q) {
-                    let r = if f == Func::Floor { q.re.floor() } else { q.re.ceil() };
-                    return Ok(Val::Exact(q_real(r)));
-                }
+            if let Val::Exact(q) = &first
+                && is_real(q)
+            {
+                let r = if f == Func::Floor { q.re.floor() } else { q.re.ceil() };
+                return Ok(Val::Exact(q_real(r)));
             }
             let x = first.to_complex().ok_or(NoValue::Undefined)?.re;
             return Ok(Val::Float(Complex64::new(if f == Func::Floor { x.floor() } else { x.ceil() }, 0.0)));
@@ -403,7 +407,10 @@ fn apply(f: Func, args: &[Node], env: &Env, pct: PercentRead) -> Res {
     }
     // Exact special values.
     if let Val::Exact(q) = &first {
-        if q.re.is_zero() && q.im.is_zero() && matches!(f, Func::Sin | Func::Tan | Func::Asin | Func::Atan | Func::Sinh | Func::Tanh) {
+        if q.re.is_zero()
+            && q.im.is_zero()
+            && matches!(f, Func::Sin | Func::Tan | Func::Asin | Func::Atan | Func::Sinh | Func::Tanh)
+        {
             return Ok(Val::Exact(q_int(0)));
         }
         if q.re.is_zero() && q.im.is_zero() && matches!(f, Func::Cos | Func::Exp | Func::Cosh) {
@@ -440,10 +447,10 @@ fn apply(f: Func, args: &[Node], env: &Env, pct: PercentRead) -> Res {
                 return Err(NoValue::Undefined);
             }
             // Exact logarithms of exact powers: log_2 8 = 3.
-            if let (Val::Exact(b), Some(Val::Exact(a))) = (&first, vals.get(1)) {
-                if let Some(k) = exact_log(b, a) {
-                    return Ok(Val::Exact(q_int(k)));
-                }
+            if let (Val::Exact(b), Some(Val::Exact(a))) = (&first, vals.get(1))
+                && let Some(k) = exact_log(b, a)
+            {
+                return Ok(Val::Exact(q_int(k)));
             }
             arg.ln() / x.ln()
         }
@@ -478,7 +485,9 @@ pub(crate) fn close(a: &Val, b: &Val, rel: f64, abs: f64) -> bool {
         (Val::Exact(x), Val::Exact(y)) => x == y,
         (Val::Matrix(x), Val::Matrix(y)) => {
             x.len() == y.len()
-                && x.iter().zip(y).all(|(r, s)| r.len() == s.len() && r.iter().zip(s).all(|(c, d)| close(c, d, rel, abs)))
+                && x.iter()
+                    .zip(y)
+                    .all(|(r, s)| r.len() == s.len() && r.iter().zip(s).all(|(c, d)| close(c, d, rel, abs)))
         }
         (Val::Matrix(_), _) | (_, Val::Matrix(_)) => false,
         _ => {

@@ -26,9 +26,9 @@ use num_bigint::BigInt;
 use num_rational::BigRational;
 use num_traits::Zero;
 
+use crate::Reason;
 use crate::ast::{Bracket, Constant, Node, RelOp, SetOp};
 use crate::options::{Options, PercentMode};
-use crate::Reason;
 use eval::{Env, NoValue, PercentRead, Val, close, eval};
 
 /// Points at which expressions with variables are compared.
@@ -109,7 +109,11 @@ fn write_canon(n: &Node, s: &mut String, depth: usize) {
         Node::Add(v) => s.push_str(&format!("+({})", sorted(v))),
         Node::Mul(v) => s.push_str(&format!("*({})", sorted(v))),
         Node::Set(v) => s.push_str(&format!("set({})", sorted(v))),
-        Node::List(v) => s.push_str(&format!("list({})", sorted(v))),
+        Node::List(v) => {
+            // Lists keep their order here: unordered comparison is the matcher's job (see `Options::ordered_lists`).
+            let items: Vec<String> = v.iter().map(canon).collect();
+            s.push_str(&format!("list({})", items.join(",")));
+        }
         Node::Groups(v) => s.push_str(&format!("groups({})", sorted(v))),
         Node::Text(t) => s.push_str(&format!("text({t})")),
         other => {
@@ -197,11 +201,11 @@ fn views(n: &Node) -> Vec<Node> {
             let mut sides = sides.clone();
             let mut ops = ops.clone();
             // `a = b ≈ c`: the approximation after the exact value is dropped; `x ≈ c` keeps c.
-            if let Some(k) = ops.iter().position(|o| *o == RelOp::Approx) {
-                if k > 0 {
-                    sides.truncate(k + 1);
-                    ops.truncate(k);
-                }
+            if let Some(k) = ops.iter().position(|o| *o == RelOp::Approx)
+                && k > 0
+            {
+                sides.truncate(k + 1);
+                ops.truncate(k);
             }
             let last = sides.last().cloned().unwrap_or(Node::List(Vec::new()));
             if sides.len() >= 3 {
@@ -322,7 +326,9 @@ fn expand_pm(n: &Node) -> Vec<Node> {
                         acc.truncate(64);
                     }
                 }
-                acc.into_iter().map(|items| if matches!(n, Node::Add(_)) { Node::Add(items) } else { Node::Mul(items) }).collect()
+                acc.into_iter()
+                    .map(|items| if matches!(n, Node::Add(_)) { Node::Add(items) } else { Node::Mul(items) })
+                    .collect()
             }
             Node::Div(a, b) => {
                 let bs = go(b, budget);
@@ -356,20 +362,20 @@ fn core(a: &Node, b: &Node, ctx: &Ctx) -> Option<Reason> {
         return None;
     }
     // Relations.
-    if let (Node::Relation { .. }, Node::Relation { .. }) = (a, b) {
-        if let Some(r) = relation_eq(a, b, ctx) {
-            return Some(r);
-        }
+    if let (Node::Relation { .. }, Node::Relation { .. }) = (a, b)
+        && let Some(r) = relation_eq(a, b, ctx)
+    {
+        return Some(r);
     }
     let a_rel = matches!(a, Node::Relation { .. });
     let b_rel = matches!(b, Node::Relation { .. });
     let setlike = |n: &Node| matches!(n, Node::SetOp(..) | Node::Tuple { .. } | Node::Set(_));
     if a_rel || b_rel || (matches!(a, Node::SetOp(..)) || matches!(b, Node::SetOp(..))) {
-        let allowed = !(a_rel && !b_rel && setlike(b) && !ctx.opts.relation_vs_set);
-        if allowed {
-            if let (Some(x), Some(y)) = (intervals(a), intervals(b)) {
-                return intervals_eq(&x, &y, ctx).then_some(Reason::Set);
-            }
+        let b_in = matches!(b, Node::Relation { ops, .. } if ops.as_slice() == [RelOp::In]);
+        let a_ineq = a_rel && !matches!(a, Node::Relation { ops, .. } if ops.as_slice() == [RelOp::In]);
+        let allowed = !(a_ineq && (setlike(b) || b_in) && !ctx.opts.relation_vs_set);
+        if allowed && let (Some(x), Some(y)) = (intervals(a), intervals(b)) {
+            return intervals_eq(&x, &y, ctx).then_some(Reason::Set);
         }
         if a_rel || b_rel {
             return None;
@@ -379,16 +385,17 @@ fn core(a: &Node, b: &Node, ctx: &Ctx) -> Option<Reason> {
         return (o1 == o2 && unordered_eq(x, y, ctx)).then_some(Reason::Set);
     }
     // Matrices and vectors.
-    if let (Node::Matrix(x), Node::Matrix(y)) = (a, b) {
-        if x.len() == y.len() && x.iter().zip(y).all(|(r, s)| r.len() == s.len()) {
-            let ok = x.iter().flatten().zip(y.iter().flatten()).all(|(c, d)| equivalent(c, d, ctx).is_some());
-            return ok.then_some(Reason::Exact);
-        }
+    if let (Node::Matrix(x), Node::Matrix(y)) = (a, b)
+        && x.len() == y.len()
+        && x.iter().zip(y).all(|(r, s)| r.len() == s.len())
+    {
+        let ok = x.iter().flatten().zip(y.iter().flatten()).all(|(c, d)| equivalent(c, d, ctx).is_some());
+        return ok.then_some(Reason::Exact);
     }
-    if let Some(v) = vector_items(a).zip(vector_items(b)) {
-        if let (Node::Matrix(_), _) | (_, Node::Matrix(_)) = (a, b) {
-            return ordered_eq(&v.0, &v.1, ctx).then_some(Reason::Exact);
-        }
+    if let Some(v) = vector_items(a).zip(vector_items(b))
+        && let (Node::Matrix(_), _) | (_, Node::Matrix(_)) = (a, b)
+    {
+        return ordered_eq(&v.0, &v.1, ctx).then_some(Reason::Exact);
     }
     // Collections.
     match (collection(a), collection(b)) {
@@ -451,7 +458,11 @@ fn collections_eq(x: Coll, y: Coll, ctx: &Ctx) -> Option<Reason> {
         }
         (Coll::Tuple(..), Coll::Set(_)) | (Coll::Set(_), Coll::Tuple(..)) => false,
         (Coll::List(a) | Coll::Set(a), Coll::List(b) | Coll::Set(b)) => {
-            if ctx.opts.ordered_lists { ordered_eq(&a, &b, ctx) } else { unordered_eq(&a, &b, ctx) }
+            if ctx.opts.ordered_lists {
+                ordered_eq(&a, &b, ctx)
+            } else {
+                unordered_eq(&a, &b, ctx)
+            }
         }
     };
     ok.then_some(Reason::Set)
@@ -533,10 +544,7 @@ fn intervals(n: &Node) -> Option<Vec<Interval>> {
             hi_closed: *close == Bracket::Square,
         }]),
         Node::Set(items) if items.iter().all(|i| !has_symbols(i)) => Some(
-            items
-                .iter()
-                .map(|i| Interval { lo: i.clone(), hi: i.clone(), lo_closed: true, hi_closed: true })
-                .collect(),
+            items.iter().map(|i| Interval { lo: i.clone(), hi: i.clone(), lo_closed: true, hi_closed: true }).collect(),
         ),
         Node::SetOp(SetOp::Union, parts) => {
             let mut out = Vec::new();
@@ -565,7 +573,9 @@ fn intervals(n: &Node) -> Option<Vec<Interval>> {
                     // Normalize to `x op c`.
                     let op = if var_left { *op } else { flip(*op) };
                     Some(vec![match op {
-                        RelOp::Lt | RelOp::Le => Interval { lo: neg_inf(), hi: c, lo_closed: false, hi_closed: closed(op) },
+                        RelOp::Lt | RelOp::Le => {
+                            Interval { lo: neg_inf(), hi: c, lo_closed: false, hi_closed: closed(op) }
+                        }
                         _ => Interval { lo: c, hi: inf(), lo_closed: closed(op), hi_closed: false },
                     }])
                 }
@@ -809,13 +819,13 @@ fn numeric_eq(a: &Node, b: &Node, ra: PercentRead, rb: PercentRead, ctx: &Ctx) -
     if values_eq(&x, &y, decimals_of(a), decimals_of(b), ctx.opts.relative_tolerance) {
         return Some(if matches!((&x, &y), (Val::Exact(_), Val::Exact(_))) { Reason::Exact } else { Reason::Numeric });
     }
-    if ctx.opts.percent_scaling {
+    if ctx.opts.percent_scaling && (decimals_of(a).is_some() || decimals_of(b).is_some()) {
         let hundred = Val::Exact(num_complex::Complex::new(BigRational::from_integer(100.into()), BigRational::zero()));
         for (p, q) in [(x.clone(), y.clone()), (y, x)] {
-            if let Ok(scaled) = eval::ratio(p, hundred.clone()) {
-                if close(&scaled, &q, 1e-10, 1e-13) {
-                    return Some(Reason::Numeric);
-                }
+            if let Ok(scaled) = eval::ratio(p, hundred.clone())
+                && close(&scaled, &q, 1e-10, 1e-13)
+            {
+                return Some(Reason::Numeric);
             }
         }
     }
@@ -824,10 +834,10 @@ fn numeric_eq(a: &Node, b: &Node, ra: PercentRead, rb: PercentRead, ctx: &Ctx) -
 
 /// Numbers equal exactly, or within the written precision of a decimal literal, or within the relative tolerance.
 fn values_eq(x: &Val, y: &Val, dx: Option<u32>, dy: Option<u32>, rel: Option<f64>) -> bool {
-    if let (Val::Exact(p), Val::Exact(q)) = (x, y) {
-        if p == q {
-            return true;
-        }
+    if let (Val::Exact(p), Val::Exact(q)) = (x, y)
+        && p == q
+    {
+        return true;
     }
     if matches!(x, Val::Matrix(_)) || matches!(y, Val::Matrix(_)) {
         return close(x, y, 1e-10, 1e-13);
@@ -859,7 +869,10 @@ fn values_eq(x: &Val, y: &Val, dx: Option<u32>, dy: Option<u32>, rel: Option<f64
         }
     }
     if let Some(r) = rel {
-        return close(x, y, r, 0.0);
+        let as_float = |v: &Val| v.to_complex().map(Val::Float);
+        if let (Some(fx), Some(fy)) = (as_float(x), as_float(y)) {
+            return close(&fx, &fy, r, 0.0);
+        }
     }
     match (x, y) {
         (Val::Exact(_), Val::Exact(_)) => false,

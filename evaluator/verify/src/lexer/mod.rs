@@ -90,9 +90,40 @@ const TEXT_COMMANDS: &[&str] =
 
 /// Commands that only change spacing or size: dropped.
 const SPACING: &[&str] = &[
-    "quad", "qquad", "left", "right", "big", "Big", "bigg", "Bigg", "bigl", "bigr", "Bigl", "Bigr", "biggl", "biggr",
-    "Biggl", "Biggr", "displaystyle", "textstyle", "scriptstyle", "limits", "nolimits", "middle", "enspace", "thinspace",
-    "negthinspace", "medspace", "thickspace", "hfill", "noindent", "nonumber", "notag", "newline", "cr", "relax",
+    "quad",
+    "qquad",
+    "left",
+    "right",
+    "big",
+    "Big",
+    "bigg",
+    "Bigg",
+    "bigl",
+    "bigr",
+    "Bigl",
+    "Bigr",
+    "biggl",
+    "biggr",
+    "Biggl",
+    "Biggr",
+    "displaystyle",
+    "textstyle",
+    "scriptstyle",
+    "limits",
+    "nolimits",
+    "middle",
+    "enspace",
+    "thinspace",
+    "negthinspace",
+    "medspace",
+    "thickspace",
+    "hfill",
+    "noindent",
+    "nonumber",
+    "notag",
+    "newline",
+    "cr",
+    "relax",
 ];
 
 /// Splits `src` into tokens. Never fails: unknown characters become [`Kind::Other`].
@@ -342,10 +373,11 @@ fn scan_number(b: &[u8], mut i: usize, style: NumberStyle) -> usize {
     // Thousands groups: only after a first group of 1–3 digits that does not start with 0.
     let first = i - int_start;
     if (1..=3).contains(&first) && !(first > 1 && b[int_start] == b'0') && !(first == 1 && b[int_start] == b'0') {
-        loop {
-            let Some(sep) = thousands_sep(b, i, style) else { break };
+        while let Some(sep) = thousands_sep(b, i, style) {
             let g = i + sep;
-            if b.len() >= g + 3 && b[g..g + 3].iter().all(u8::is_ascii_digit) && !b.get(g + 3).is_some_and(u8::is_ascii_digit)
+            if b.len() >= g + 3
+                && b[g..g + 3].iter().all(u8::is_ascii_digit)
+                && !b.get(g + 3).is_some_and(u8::is_ascii_digit)
             {
                 i = g + 3;
             } else {
@@ -377,25 +409,61 @@ fn scan_number(b: &[u8], mut i: usize, style: NumberStyle) -> usize {
     i
 }
 
-/// Length of a thousands separator at `i`, if one is there.
+/// Length of a thousands separator at `i`, if one is there: `,` (when `style.thousands_comma`), `{,}`, `{, }`,
+/// `\,`, `\!`, `\ `, a single space, or a comma followed by one of the LaTeX spaces (`,\!`). A plain comma followed
+/// by a plain space (`32, 349`) separates list items.
 fn thousands_sep(b: &[u8], i: usize, style: NumberStyle) -> Option<usize> {
-    let rest = &b[i.min(b.len())..];
-    for (pat, needs_comma) in [
-        (&b"{,}"[..], false),
-        (b",\\!", true),
-        (b",\\,", true),
-        (b",\\ ", true),
-        (b"\\,", false),
-        (b"\\!", false),
-        (b"\\ ", false),
-        (b",", true),
-        (b" ", false),
-    ] {
-        if rest.starts_with(pat) && (!needs_comma || style.thousands_comma) {
-            return Some(pat.len());
+    let mut j = i;
+    let mut comma = false;
+    let mut latex_space = false;
+    let mut spaces = 0;
+    while b.get(j) == Some(&b' ') {
+        j += 1;
+        spaces += 1;
+    }
+    if b.get(j) == Some(&b'{') {
+        let mut k = j + 1;
+        while b.get(k) == Some(&b' ') {
+            k += 1;
+        }
+        if b.get(k) != Some(&b',') {
+            return (spaces == 1).then_some(1);
+        }
+        k += 1;
+        while b.get(k) == Some(&b' ') {
+            k += 1;
+        }
+        if b.get(k) != Some(&b'}') {
+            return None;
+        }
+        j = k + 1;
+        comma = true;
+        latex_space = true;
+    } else if b.get(j) == Some(&b',') {
+        if !style.thousands_comma || spaces > 0 {
+            return None;
+        }
+        j += 1;
+        comma = true;
+    }
+    let before_spaces = j;
+    loop {
+        match (b.get(j), b.get(j + 1)) {
+            (Some(b'\\'), Some(b'!' | b',' | b' ' | b';' | b':')) => {
+                j += 2;
+                latex_space = true;
+            }
+            (Some(b' '), _) => j += 1,
+            _ => break,
         }
     }
-    None
+    if comma && !latex_space && j > before_spaces {
+        return None; // `32, 349`
+    }
+    if !comma && !latex_space {
+        return (j - i == 1).then_some(1); // `1 000`
+    }
+    Some(j - i)
 }
 
 /// The value of a [`Kind::Number`] token's raw text: `(numerator digits, denominator power of ten, exponent)`.
@@ -416,7 +484,8 @@ pub(crate) fn number_parts(text: &str, style: NumberStyle) -> (String, Option<u3
             if let Some(d) = decimals.as_mut() {
                 *d += 1;
             }
-        } else if (c == b'.' || (c == b',' && style.decimal_comma && !mant[k + 1..].contains(','))) && decimals.is_none()
+        } else if (c == b'.' || (c == b',' && style.decimal_comma && !mant[k + 1..].contains(',')))
+            && decimals.is_none()
         {
             // A decimal comma is the last comma; earlier commas were thousands separators.
             let tail = &bytes[k + 1..];

@@ -15,16 +15,125 @@ use crate::lexer::{Kind, NumberStyle, Token, lex, number_parts};
 use crate::span::Span;
 
 /// Words dropped after a quantity (units, currencies and filler).
-const UNITS: &[&str] = &[
-    "cm", "mm", "km", "m", "meter", "meters", "metre", "metres", "kg", "g", "gram", "grams", "mg", "s", "sec", "secs",
-    "second", "seconds", "min", "mins", "minute", "minutes", "h", "hr", "hrs", "hour", "hours", "day", "days", "week",
-    "weeks", "month", "months", "year", "years", "unit", "units", "dollar", "dollars", "cent", "cents", "yuan",
-    "euro", "euros", "inch", "inches", "in", "ft", "foot", "feet", "yd", "yard", "yards", "mile", "miles", "mph",
-    "kmh", "liter", "liters", "litre", "litres", "l", "ml", "sq", "square", "cubic", "degree", "degrees", "deg",
-    "rad", "radians", "radian", "people", "ways", "times", "points", "student", "students", "items", "pages",
-    "books", "boxes", "apples", "marbles", "coins", "tiles", "cubes", "numbers", "integers", "values", "sides",
-    "triangles", "squares", "rs", "rupees", "pounds", "lb", "lbs", "oz", "ounces", "gallons", "quarts", "pints",
-    "cups", "mL", "km/h", "hz", "kw", "w", "v", "j", "n", "pa", "atm", "K", "percentile", "only", "total",
+pub(crate) const UNITS: &[&str] = &[
+    "cm",
+    "mm",
+    "km",
+    "m",
+    "meter",
+    "meters",
+    "metre",
+    "metres",
+    "kg",
+    "g",
+    "gram",
+    "grams",
+    "mg",
+    "s",
+    "sec",
+    "secs",
+    "second",
+    "seconds",
+    "min",
+    "mins",
+    "minute",
+    "minutes",
+    "h",
+    "hr",
+    "hrs",
+    "hour",
+    "hours",
+    "day",
+    "days",
+    "week",
+    "weeks",
+    "month",
+    "months",
+    "year",
+    "years",
+    "unit",
+    "units",
+    "dollar",
+    "dollars",
+    "cent",
+    "cents",
+    "yuan",
+    "euro",
+    "euros",
+    "inch",
+    "inches",
+    "in",
+    "ft",
+    "foot",
+    "feet",
+    "yd",
+    "yard",
+    "yards",
+    "mile",
+    "miles",
+    "mph",
+    "kmh",
+    "liter",
+    "liters",
+    "litre",
+    "litres",
+    "l",
+    "ml",
+    "sq",
+    "square",
+    "cubic",
+    "degree",
+    "degrees",
+    "deg",
+    "rad",
+    "radians",
+    "radian",
+    "people",
+    "ways",
+    "times",
+    "points",
+    "student",
+    "students",
+    "items",
+    "pages",
+    "books",
+    "boxes",
+    "apples",
+    "marbles",
+    "coins",
+    "tiles",
+    "cubes",
+    "numbers",
+    "integers",
+    "values",
+    "sides",
+    "triangles",
+    "squares",
+    "rs",
+    "rupees",
+    "pounds",
+    "lb",
+    "lbs",
+    "oz",
+    "ounces",
+    "gallons",
+    "quarts",
+    "pints",
+    "cups",
+    "mL",
+    "km/h",
+    "hz",
+    "kw",
+    "w",
+    "v",
+    "j",
+    "n",
+    "pa",
+    "atm",
+    "K",
+    "percentile",
+    "only",
+    "total",
 ];
 
 /// Words that separate answers like `;`.
@@ -58,9 +167,35 @@ fn func_named(name: &str) -> Option<Func> {
 
 /// Commands whose argument is a group read as math (`\mathrm{e}`, `\overline{AB}`, `\boxed{…}`).
 const TRANSPARENT: &[&str] = &[
-    "mathrm", "mathbf", "mathit", "mathsf", "mathtt", "mathnormal", "boldsymbol", "bm", "operatorname", "mathbb",
-    "mathcal", "mathfrak", "vec", "overline", "underline", "hat", "bar", "widehat", "widetilde", "tilde",
-    "overrightarrow", "overleftrightarrow", "boxed", "fbox", "framebox", "pmb", "color", "textcolor", "phantom",
+    "mathrm",
+    "mathbf",
+    "mathit",
+    "mathsf",
+    "mathtt",
+    "mathnormal",
+    "boldsymbol",
+    "bm",
+    "operatorname",
+    "mathbb",
+    "mathcal",
+    "mathfrak",
+    "vec",
+    "overline",
+    "underline",
+    "hat",
+    "bar",
+    "widehat",
+    "widetilde",
+    "tilde",
+    "overrightarrow",
+    "overleftrightarrow",
+    "boxed",
+    "fbox",
+    "framebox",
+    "pmb",
+    "color",
+    "textcolor",
+    "phantom",
 ];
 
 /// Parses `src` with `style` for digit groups.
@@ -192,7 +327,8 @@ impl<'a> Parser<'a> {
     fn list(&mut self) -> R {
         let mut items = vec![self.relation()?];
         loop {
-            let sep = self.peek() == Some(Kind::Comma) || (self.paren_depth > 0 && self.peek() == Some(Kind::Semicolon));
+            let sep =
+                self.peek() == Some(Kind::Comma) || (self.paren_depth > 0 && self.peek() == Some(Kind::Semicolon));
             if !sep {
                 break;
             }
@@ -262,7 +398,9 @@ impl<'a> Parser<'a> {
                 (Some(Kind::Command), "cup" | "bigcup") => SetOp::Union,
                 (Some(Kind::Command), "cap" | "bigcap") => SetOp::Intersection,
                 (Some(Kind::Command), "setminus" | "backslash") => SetOp::Minus,
-                (Some(Kind::Word), "U") if self.peek_at(1).is_some_and(|k| matches!(k, Kind::LParen | Kind::LBracket)) => {
+                (Some(Kind::Word), "U")
+                    if self.peek_at(1).is_some_and(|k| matches!(k, Kind::LParen | Kind::LBracket)) =>
+                {
                     SetOp::Union
                 }
                 _ => break,
@@ -376,7 +514,19 @@ impl<'a> Parser<'a> {
                     self.skip_unit_power();
                 }
                 Some(Kind::Command) if matches!(self.text(), "dots" | "ldots" | "cdots") => break,
-                _ if self.starts_primary() => factors.push(self.power()?),
+                _ if self.starts_primary() => {
+                    let next = self.power()?;
+                    // Mixed number `3\frac12` = 3 + 1/2 (an integer right before a fraction of integers).
+                    if let (Some(Node::Num { value, decimals: None }), Node::Div(n, d)) = (factors.last(), &next) {
+                        let int = |x: &Node| matches!(x, Node::Num { value, decimals: None } if value.is_integer());
+                        if value.is_integer() && factors.len() == 1 && int(n) && int(d) {
+                            let whole = factors.pop().unwrap_or(Node::int(0));
+                            factors.push(Node::Add(vec![whole, next]));
+                            continue;
+                        }
+                    }
+                    factors.push(next)
+                }
                 _ => break,
             }
         }
@@ -496,7 +646,9 @@ impl<'a> Parser<'a> {
             self.pos += 1;
             return Ok(base);
         }
-        if self.peek() == Some(Kind::LBrace) && self.peek_at(1) == Some(Kind::Degree) && self.peek_at(2) == Some(Kind::RBrace)
+        if self.peek() == Some(Kind::LBrace)
+            && self.peek_at(1) == Some(Kind::Degree)
+            && self.peek_at(2) == Some(Kind::RBrace)
         {
             self.pos += 3;
             return Ok(base);
@@ -574,7 +726,9 @@ impl<'a> Parser<'a> {
                     let sub = self.subscript_text()?;
                     node = match node {
                         Node::Sym(s) => Node::Sym(format!("{s}_{sub}")),
-                        Node::Num { value, decimals: None } => based_number(&value, &sub).unwrap_or(Node::Num { value, decimals: None }),
+                        Node::Num { value, decimals: None } => {
+                            based_number(&value, &sub).unwrap_or(Node::Num { value, decimals: None })
+                        }
                         Node::Const(c) => Node::Sym(format!("{c:?}_{sub}")),
                         other => other, // subscripts on other things (units, labels) carry no value
                     };
@@ -756,7 +910,7 @@ impl<'a> Parser<'a> {
             }
             _ => {}
         }
-        if w.len() >= 3 {
+        if w.len() >= 3 || matches!(w, "no" | "No" | "yes" | "Yes") {
             // A word of prose; consecutive words form one text.
             let mut text = w.to_ascii_lowercase();
             while self.peek() == Some(Kind::Word) && !is_group_word(self.text()) {
@@ -782,11 +936,7 @@ impl<'a> Parser<'a> {
                 base = Some(self.exponent_or_group()?);
             }
         }
-        let arg = if self.peek() == Some(Kind::LParen) {
-            self.bracketed()?
-        } else {
-            self.power()?
-        };
+        let arg = if self.peek() == Some(Kind::LParen) { self.bracketed()? } else { self.power()? };
         let mut node = match (f, base) {
             (Func::Ln, Some(b)) => Node::Apply(Func::Log, vec![b, arg]),
             (f, _) => Node::Apply(f, vec![arg]),
@@ -821,7 +971,10 @@ impl<'a> Parser<'a> {
                 src: self.src,
                 toks: toks
                     .into_iter()
-                    .map(|tk| Token { kind: tk.kind, span: Span::new(tk.span.start + span.start, tk.span.end + span.start) })
+                    .map(|tk| Token {
+                        kind: tk.kind,
+                        span: Span::new(tk.span.start + span.start, tk.span.end + span.start),
+                    })
                     .collect(),
                 pos: 0,
                 depth: self.depth,
@@ -883,7 +1036,7 @@ impl<'a> Parser<'a> {
                     }
                 }
                 if !self.at_end_of_item() && self.starts_primary() {
-                    parts.push(self.power()?);
+                    parts.push(self.term()?);
                 }
                 Ok(Node::Opaque(name.to_string(), parts))
             }
@@ -947,10 +1100,10 @@ impl<'a> Parser<'a> {
                 }
                 Some(Kind::Amp) => {
                     self.pos += 1;
-                    if rows.last().is_some_and(Vec::is_empty) {
-                        if let Some(r) = rows.last_mut() {
-                            r.push(Node::List(Vec::new()));
-                        }
+                    if rows.last().is_some_and(Vec::is_empty)
+                        && let Some(r) = rows.last_mut()
+                    {
+                        r.push(Node::List(Vec::new()));
                     }
                 }
                 Some(Kind::RowSep) => {
