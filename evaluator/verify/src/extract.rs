@@ -93,8 +93,10 @@ fn is_short_answer(t: &str) -> bool {
             while i < b.len() && b[i].is_ascii_alphabetic() {
                 i += 1;
             }
-            // LaTeX command names are not prose.
-            if start == 0 || b[start - 1] != b'\\' {
+            // LaTeX command and environment names, subscripts and capital labels are not prose.
+            let after = if start == 0 { b' ' } else { b[start - 1] };
+            let word = &t[start..i];
+            if !matches!(after, b'\\' | b'{' | b'_') && word.bytes().any(|c| c.is_ascii_lowercase()) {
                 words.push(&t[start..i]);
             }
         } else {
@@ -235,7 +237,10 @@ fn after_marker(text: &str) -> Option<(String, usize)> {
         sentence = &sentence[k + 4..];
     }
     let sentence = sentence.trim().trim_start_matches(':').trim();
-    if sentence.is_empty() {
+    let lower = sentence.to_ascii_lowercase();
+    // "our answer is correct": a remark, not an answer.
+    let remark = ["correct", "incorrect", "right", "wrong", "as follows", "below", "not ", "that", "the same"];
+    if sentence.is_empty() || remark.iter().any(|r| lower.starts_with(r)) {
         return None;
     }
     if let Some((m, _)) = math_segments(sentence) {

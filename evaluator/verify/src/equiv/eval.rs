@@ -270,6 +270,14 @@ fn pow(a: Val, b: Val) -> Res {
 }
 
 fn float_pow(x: Complex64, y: Complex64) -> Res {
+    let r = float_pow_raw(x, y)?;
+    match r.to_complex() {
+        Some(c) if c.re.is_finite() && c.im.is_finite() => Ok(r),
+        _ => Err(NoValue::Undefined),
+    }
+}
+
+fn float_pow_raw(x: Complex64, y: Complex64) -> Res {
     if x == Complex64::zero() {
         return if y.re > 0.0 { Ok(Val::Float(Complex64::zero())) } else { Err(NoValue::Undefined) };
     }
@@ -289,6 +297,13 @@ fn float_pow(x: Complex64, y: Complex64) -> Res {
     Ok(Val::Float(x.powc(y)))
 }
 
+/// A power whose exact value passed [`MAX_BITS`]: a float when it still fits one, else no value (`10^{10^{10}}`
+/// is compared only structurally).
+fn too_big(q: &Q) -> Res {
+    let f = to_f(q);
+    if f.re.is_finite() && f.im.is_finite() { Ok(Val::Float(f)) } else { Err(NoValue::Undefined) }
+}
+
 fn int_pow(x: Q, n: i64) -> Res {
     if n < 0 && x.re.is_zero() && x.im.is_zero() {
         return Err(NoValue::Undefined);
@@ -300,14 +315,14 @@ fn int_pow(x: Q, n: i64) -> Res {
         if e & 1 == 1 {
             acc *= base.clone();
             if bits(&acc) > MAX_BITS {
-                return Ok(Val::Float(Complex64::new(f64::INFINITY, 0.0)));
+                return too_big(&acc);
             }
         }
         e >>= 1;
         if e > 0 {
             base = base.clone() * base;
-            if bits(&base) > MAX_BITS {
-                return Ok(Val::Float(Complex64::new(f64::INFINITY, 0.0)));
+            if bits(&base) > MAX_BITS && e > 0 {
+                return too_big(&base);
             }
         }
     }

@@ -402,13 +402,13 @@ fn core(a: &Node, b: &Node, ctx: &Ctx) -> Option<Reason> {
         (Some(x), Some(y)) => return collections_eq(x, y, ctx),
         (Some(x), None) => {
             return match x {
-                Coll::List(v) | Coll::Set(v) if v.len() == 1 => equivalent(&v[0], b, ctx),
+                Coll::List(v) | Coll::Set(v) if all_same(&v, ctx) => equivalent(&v[0], b, ctx),
                 _ => None,
             };
         }
         (None, Some(y)) => {
             return match y {
-                Coll::List(v) | Coll::Set(v) if v.len() == 1 => equivalent(a, &v[0], ctx),
+                Coll::List(v) | Coll::Set(v) if all_same(&v, ctx) => equivalent(a, &v[0], ctx),
                 _ => None,
             };
         }
@@ -418,6 +418,11 @@ fn core(a: &Node, b: &Node, ctx: &Ctx) -> Option<Reason> {
         return ratio_eq(x, y, ctx);
     }
     scalar_eq(a, b, ctx)
+}
+
+/// A list of one value, or of one value written several ways (`15\frac{39}{40}` or `\frac{639}{40}`).
+fn all_same(v: &[Node], ctx: &Ctx) -> bool {
+    !v.is_empty() && v.len() <= 8 && v[1..].iter().all(|x| equivalent(x, &v[0], ctx).is_some())
 }
 
 fn text_eq(x: &str, y: &str) -> bool {

@@ -170,7 +170,7 @@ pub(crate) fn lex(src: &str, style: NumberStyle) -> Vec<Token> {
                     }
                     i = command(src, name, name_start, i, &mut out);
                 } else {
-                    i += 1;
+                    i += src[i..].chars().next().map_or(1, char::len_utf8);
                     let kind = match n {
                         b'{' => Some(Kind::SetOpen),
                         b'}' => Some(Kind::SetClose),

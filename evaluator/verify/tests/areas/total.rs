@@ -1,0 +1,124 @@
+//! Totality: hostile inputs return quickly and never panic (a deterministic generator stands in for proptest).
+
+use cir_verify::{parse, verify};
+
+/// Fragments that stress the grammar: unbalanced brackets, deep nesting, huge powers, odd unicode.
+const PIECES: &[&str] = &[
+    "\\frac",
+    "{",
+    "}",
+    "(",
+    ")",
+    "[",
+    "]",
+    "\\{",
+    "\\}",
+    "^",
+    "_",
+    "\\sqrt",
+    "[3]",
+    "1",
+    "0",
+    "9999999999",
+    ".",
+    ",",
+    "x",
+    "e",
+    "i",
+    "\\pi",
+    "\\infty",
+    "=",
+    "<",
+    "\\le",
+    "\\pm",
+    "+",
+    "-",
+    "*",
+    "/",
+    "!",
+    "%",
+    "\\%",
+    "\\text{",
+    "ab",
+    "\\begin{pmatrix}",
+    "\\end{pmatrix}",
+    "&",
+    "\\\\",
+    "|",
+    "\\left(",
+    "\\right)",
+    "\\boxed{",
+    "$",
+    "\\cup",
+    ":",
+    ";",
+    " and ",
+    "°",
+    "²",
+    "√",
+    "é",
+    "\\log_",
+    "\\sin",
+    "10^{10^{10}}",
+    "!!!",
+    "\\binom",
+    "\\",
+    " ",
+];
+
+/// xorshift64*: deterministic, no clock.
+fn next(s: &mut u64) -> u64 {
+    *s ^= *s >> 12;
+    *s ^= *s << 25;
+    *s ^= *s >> 27;
+    s.wrapping_mul(0x2545_F491_4F6C_DD1D)
+}
+
+#[test]
+fn random_fragments_never_panic() {
+    let mut s = 0x1234_5678_9abc_def1u64;
+    for _ in 0..3000 {
+        let n = (next(&mut s) % 24) as usize;
+        let text: String = (0..n).map(|_| PIECES[(next(&mut s) % PIECES.len() as u64) as usize]).collect();
+        let other: String = (0..n / 2).map(|_| PIECES[(next(&mut s) % PIECES.len() as u64) as usize]).collect();
+        let _ = parse(&text);
+        let _ = verify(&text, &other);
+        let _ = verify(&other, &text);
+    }
+}
+
+#[test]
+fn deep_nesting_is_an_error_not_a_crash() {
+    let deep = format!("{}1{}", "(".repeat(5000), ")".repeat(5000));
+    assert!(parse(&deep).is_err());
+    let _ = verify(&deep, "1");
+    let braces = format!("{}1{}", "{".repeat(5000), "}".repeat(5000));
+    let _ = verify(&format!("\\boxed{braces}"), "1");
+}
+
+#[test]
+fn power_towers_stay_bounded() {
+    assert!(!verify("10^{10^{10}}", "10^{10^{10}}+1").equivalent);
+    assert!(verify("10^{10^{10}}", "10^{10^{10}}").equivalent);
+    assert!(!verify("2^{2^{2^{2^{2^{2}}}}}", "3").equivalent);
+    assert!(!verify("9999^{9999}", "9999^{9998}").equivalent);
+    let _ = verify("99999999999999999999!", "1");
+    let _ = verify("\\binom{10^{9}}{5000}", "1");
+    let _ = verify("1e999999999", "1");
+}
+
+#[test]
+fn long_inputs_are_capped() {
+    let long = "1+".repeat(100_000) + "1";
+    let _ = verify(&long, "1");
+    let response = "blah ".repeat(400_000) + "\\boxed{5}";
+    assert!(verify(&response, "5").equivalent);
+}
+
+#[test]
+fn parse_errors_render_with_a_caret() {
+    let src = "\\frac{1}{";
+    let e = parse(src).unwrap_err();
+    let r = e.render(src);
+    assert!(r.lines().count() == 3 && r.contains('^'), "{r}");
+}
