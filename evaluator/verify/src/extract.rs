@@ -156,7 +156,8 @@ fn joins(gap: &str) -> bool {
         if b[i] == b'\\' {
             let name_len = gap[i + 1..].bytes().take_while(u8::is_ascii_alphabetic).count();
             let name = &gap[i + 1..i + 1 + name_len];
-            i += 1 + name_len.max(1);
+            // `\` + a non-letter: skip that whole character (it may be multi-byte).
+            i += 1 + if name_len > 0 { name_len } else { gap[i + 1..].chars().next().map_or(0, char::len_utf8) };
             if !matches!(name, "text" | "textbf" | "mbox" | "quad" | "qquad" | "" | "textnormal" | "mathrm") {
                 cleaned.push_str(" \\ ");
             }

@@ -122,3 +122,10 @@ fn parse_errors_render_with_a_caret() {
     let r = e.render(src);
     assert!(r.lines().count() == 3 && r.contains('^'), "{r}");
 }
+
+/// Found by `cargo fuzz`: a backslash before a multi-byte character between two math segments.
+#[test]
+fn backslash_before_multibyte_char_between_segments() {
+    let _ = verify("$1$\\\u{fffd}$2$", "1");
+    let _ = verify("$1$ \\é and $2$", "1");
+}
