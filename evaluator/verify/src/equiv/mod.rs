@@ -156,7 +156,7 @@ fn is_label(n: &Node) -> bool {
         Node::Div(a, b) => is_label(a) && is_label(b),
         Node::Apply(crate::ast::Func::Abs, v) => v.iter().all(is_label),
         Node::Tuple { items, .. } | Node::List(items) => !items.is_empty() && items.iter().all(is_label),
-        Node::Pow(a, b) => is_label(a) && matches!(**b, Node::Num { .. }),
+        Node::Pow(a, b) => is_label(a) && matches!(&**b, Node::Num { .. } | Node::Neg(_)),
         _ => false,
     }
 }

@@ -789,7 +789,10 @@ impl<'a> Parser<'a> {
     fn primary_inner(&mut self) -> R {
         let Some(kind) = self.peek() else { return Err(self.err("expected a value", None)) };
         match kind {
-            Kind::Number => Ok(self.single_digit_or_number(false)),
+            Kind::Number => {
+                let n = self.single_digit_or_number(false);
+                Ok(self.repeating_decimal(n))
+            }
             Kind::Word => self.word_primary(),
             Kind::Pi => {
                 self.pos += 1;
@@ -837,6 +840,34 @@ impl<'a> Parser<'a> {
             }
             _ => Err(self.err("expected a value", None)),
         }
+    }
+
+    /// `repeating := number '.'? ('\overline' | '\bar') '{' digits '}'`: `0.\overline{3}` = 1/3.
+    fn repeating_decimal(&mut self, n: Node) -> Node {
+        let Node::Num { value, decimals } = &n else { return n };
+        let mut k = 0;
+        if self.peek() == Some(Kind::Other) && self.text() == "." && decimals.is_none() {
+            k = 1;
+        }
+        let is_bar = self.peek_at(k) == Some(Kind::Command)
+            && matches!(
+                self.toks.get(self.pos + k).map(|t| &self.src[t.span.start..t.span.end]),
+                Some("overline" | "bar")
+            );
+        if !is_bar || self.peek_at(k + 1) != Some(Kind::LBrace) || self.peek_at(k + 3) != Some(Kind::RBrace) {
+            return n;
+        }
+        let Some(tok) = self.toks.get(self.pos + k + 2).copied() else { return n };
+        let digits = &self.src[tok.span.start..tok.span.end];
+        if tok.kind != Kind::Number || !digits.bytes().all(|c| c.is_ascii_digit()) || digits.len() > 50 {
+            return n;
+        }
+        let Ok(rep) = digits.parse::<BigInt>() else { return n };
+        let ten = BigInt::from(10);
+        let d = decimals.unwrap_or(0) as usize;
+        let denom = num_traits::pow(ten.clone(), d) * (num_traits::pow(ten, digits.len()) - BigInt::one());
+        self.pos += k + 4;
+        Node::Num { value: value.clone() + BigRational::new(rep, denom), decimals: None }
     }
 
     /// Reads the rest of a bracketed group up to `close`, with `;` as an item separator.

@@ -140,3 +140,18 @@ fn currency() {
 fn dollar_thousands() {
     t("\\$23{,}000", "23000", true)
 }
+
+#[test]
+fn repeating_decimal() {
+    t("0.\\overline{3}", "\\frac{1}{3}", true)
+}
+
+#[test]
+fn repeating_decimal_after_digits() {
+    t("1.\\overline{6}", "\\frac{5}{3}", true)
+}
+
+#[test]
+fn repeating_decimal_differs() {
+    t("0.\\overline{3}", "0.34", false)
+}

@@ -64,3 +64,8 @@ fn ratio_label() {
 fn time_is_not_ratio() {
     t("1:00", "12:00", false)
 }
+
+#[test]
+fn inverse_function_label() {
+    t("f^{-1}(x) = 2x+1", "2x+1", true)
+}
