@@ -112,7 +112,7 @@ fn is_short_answer(t: &str) -> bool {
         })
         .collect();
     let prose_with_digits = !words.is_empty() && t.bytes().any(|c| c.is_ascii_digit()) && !t.contains('\\');
-    t.len() <= 200 && words.len() <= 3 && !t.contains(". ") && !prose_with_digits
+    t.len() <= crate::MAX_ANSWER_LEN && words.len() <= 3 && !t.contains(". ") && !prose_with_digits
 }
 
 /// The `(start, end)` byte ranges of each box's content.

@@ -69,6 +69,9 @@ pub enum Reason {
     Text,
     /// Parsed, compared, not equivalent.
     Different,
+    /// The comparison needed more steps than the work limit allows (huge lists of expressions): judged not
+    /// equivalent.
+    LimitReached,
     /// The prediction holds no answer.
     NoAnswer,
     /// The gold text holds no answer.
@@ -89,6 +92,7 @@ impl std::fmt::Display for Reason {
             Reason::Set => "equal: set",
             Reason::Text => "equal: text",
             Reason::Different => "different",
+            Reason::LimitReached => "different: work limit reached",
             Reason::NoAnswer => "no answer found",
             Reason::NoGold => "no gold answer found",
             Reason::UnparseablePrediction => "unparseable prediction",
@@ -158,7 +162,7 @@ pub fn verify_with(pred: &str, gold: &str, opts: &Options) -> Verdict {
             }
         }
     }
-    no(Reason::Different)
+    no(if ctx.exhausted() { Reason::LimitReached } else { Reason::Different })
 }
 
 /// The final answer in a response or worked solution, or `None` when none is found.

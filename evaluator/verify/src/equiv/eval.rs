@@ -1,5 +1,6 @@
 //! Evaluation of expression trees: exact Gaussian rationals while that stays cheap, complex floats otherwise.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 
 use num_bigint::BigInt;
@@ -12,6 +13,12 @@ use crate::ast::{Constant, Func, Node};
 /// Exact values larger than this many bits (numerator + denominator, both parts) fall back to floats, which bounds
 /// the time and memory of `10^{10^{10}}` and friends.
 pub(crate) const MAX_BITS: u64 = 1 << 14;
+
+/// Tree nodes evaluated per verification (all points, both sides) before giving up: bounds a call's time.
+pub(crate) const MAX_WORK: u32 = 200_000;
+
+/// Largest matrix dimension multiplied or raised to a power (16): bounds the cubic cost of products.
+const MAX_MATRIX_DIM: usize = 16;
 
 /// Exact complex rational.
 pub(crate) type Q = Complex<BigRational>;
@@ -76,8 +83,14 @@ impl Val {
 
 type Res = Result<Val, NoValue>;
 
-/// Evaluates `node` with symbols from `env`.
-pub(crate) fn eval(node: &Node, env: &Env, pct: PercentRead) -> Res {
+/// Evaluates `node` with symbols from `env`, counting visited nodes in `work`: past [`MAX_WORK`] the tree has no
+/// value (bounds the time of one comparison whatever the input).
+pub(crate) fn eval(node: &Node, env: &Env, pct: PercentRead, work: &Cell<u32>) -> Res {
+    let w = work.get();
+    if w >= MAX_WORK {
+        return Err(NoValue::NotNumeric);
+    }
+    work.set(w + 1);
     Ok(match node {
         Node::Num { value, .. } => Val::exact(q_real(value.clone())),
         Node::Sym(s) => env.get(s).cloned().ok_or(NoValue::NotNumeric)?,
@@ -87,33 +100,33 @@ pub(crate) fn eval(node: &Node, env: &Env, pct: PercentRead) -> Res {
             Constant::I => Val::Exact(Complex::new(BigRational::zero(), BigRational::one())),
             Constant::Infinity => Val::Float(Complex64::new(f64::INFINITY, 0.0)),
         },
-        Node::Neg(a) => neg(eval(a, env, pct)?),
+        Node::Neg(a) => neg(eval(a, env, pct, work)?),
         Node::Add(items) => {
             let (first, rest) = items.split_first().ok_or(NoValue::NotNumeric)?;
-            let mut acc = eval(first, env, pct)?;
+            let mut acc = eval(first, env, pct, work)?;
             for it in rest {
-                acc = add(acc, eval(it, env, pct)?)?;
+                acc = add(acc, eval(it, env, pct, work)?)?;
             }
             acc
         }
         Node::Mul(items) => {
             let (first, rest) = items.split_first().ok_or(NoValue::NotNumeric)?;
-            let mut acc = eval(first, env, pct)?;
+            let mut acc = eval(first, env, pct, work)?;
             for it in rest {
-                acc = mul(acc, eval(it, env, pct)?)?;
+                acc = mul(acc, eval(it, env, pct, work)?)?;
             }
             acc
         }
-        Node::Div(a, b) => div(eval(a, env, pct)?, eval(b, env, pct)?)?,
-        Node::Pow(a, b) => pow(eval(a, env, pct)?, eval(b, env, pct)?)?,
+        Node::Div(a, b) => div(eval(a, env, pct, work)?, eval(b, env, pct, work)?)?,
+        Node::Pow(a, b) => pow(eval(a, env, pct, work)?, eval(b, env, pct, work)?)?,
         Node::Root(a, n) => {
-            let n = eval(n, env, pct)?;
+            let n = eval(n, env, pct, work)?;
             let inv = div(Val::Exact(q_int(1)), n)?;
-            root_or_pow(eval(a, env, pct)?, inv)?
+            root_or_pow(eval(a, env, pct, work)?, inv)?
         }
-        Node::Apply(f, args) => apply(*f, args, env, pct)?,
+        Node::Apply(f, args) => apply(*f, args, env, pct, work)?,
         Node::Percent(a) => {
-            let v = eval(a, env, pct)?;
+            let v = eval(a, env, pct, work)?;
             match pct {
                 PercentRead::Unit => v,
                 PercentRead::Scaled => div(v, Val::Exact(q_int(100)))?,
@@ -124,7 +137,7 @@ pub(crate) fn eval(node: &Node, env: &Env, pct: PercentRead) -> Res {
             for r in rows {
                 let mut row = Vec::with_capacity(r.len());
                 for c in r {
-                    row.push(eval(c, env, pct)?);
+                    row.push(eval(c, env, pct, work)?);
                 }
                 out.push(row);
             }
@@ -184,7 +197,7 @@ fn mul(a: Val, b: Val) -> Res {
         (Val::Exact(x), Val::Exact(y)) => Val::exact(x * y),
         (Val::Matrix(x), Val::Matrix(y)) => {
             let inner = y.len();
-            if x.iter().any(|r| r.len() != inner) || inner == 0 {
+            if x.iter().any(|r| r.len() != inner) || inner == 0 || x.len().max(inner) > MAX_MATRIX_DIM {
                 return Err(NoValue::Undefined);
             }
             let cols = y[0].len();
@@ -243,8 +256,10 @@ fn pow(a: Val, b: Val) -> Res {
         if is_real(y) && y.re.is_integer() {
             let n = y.re.to_integer();
             if let Some(n) = n.to_i64() {
-                let est = bits(x).saturating_mul(n.unsigned_abs());
-                if n.unsigned_abs() <= 1 << 16 && est <= MAX_BITS * 2 {
+                // Size of the result: the bits of |x| (numerator and denominator) times |n|.
+                let size = if is_real(x) { x.re.numer().bits() + x.re.denom().bits() - 1 } else { bits(x) };
+                let est = size.saturating_mul(n.unsigned_abs());
+                if n.unsigned_abs() <= 1 << 16 && est <= MAX_BITS {
                     return int_pow(x.clone(), n);
                 }
             }
@@ -255,7 +270,7 @@ fn pow(a: Val, b: Val) -> Res {
     if let (Val::Matrix(m), Val::Exact(y)) = (&a, &b) {
         if is_real(y) && y.re.is_integer() {
             let n = y.re.to_integer().to_i64().ok_or(NoValue::Undefined)?;
-            if (1..=64).contains(&n) {
+            if (1..=16).contains(&n) && m.len() <= MAX_MATRIX_DIM {
                 let mut acc = Val::Matrix(m.clone());
                 for _ in 1..n {
                     acc = mul(acc, Val::Matrix(m.clone()))?;
@@ -371,10 +386,10 @@ fn real_int(v: &Val) -> Option<i64> {
     }
 }
 
-fn apply(f: Func, args: &[Node], env: &Env, pct: PercentRead) -> Res {
+fn apply(f: Func, args: &[Node], env: &Env, pct: PercentRead, work: &Cell<u32>) -> Res {
     let mut vals = Vec::with_capacity(args.len());
     for a in args {
-        vals.push(eval(a, env, pct)?);
+        vals.push(eval(a, env, pct, work)?);
     }
     let first = vals.first().cloned().ok_or(NoValue::NotNumeric)?;
     match f {

@@ -43,11 +43,17 @@ const MAX_RENAMED: usize = 4;
 pub(crate) struct Ctx<'a> {
     opts: &'a Options,
     budget: Cell<u32>,
+    /// Nodes evaluated so far (see [`eval::MAX_WORK`]).
+    work: Cell<u32>,
 }
 
 impl<'a> Ctx<'a> {
     pub(crate) fn new(opts: &'a Options) -> Self {
-        Self { opts, budget: Cell::new(BUDGET) }
+        Self { opts, budget: Cell::new(BUDGET), work: Cell::new(0) }
+    }
+    /// Whether the work budget ran out during the comparisons.
+    pub(crate) fn exhausted(&self) -> bool {
+        self.budget.get() == 0 || self.work.get() >= eval::MAX_WORK
     }
     fn spend(&self) -> bool {
         let b = self.budget.get();
@@ -71,6 +77,9 @@ pub(crate) fn equivalent(p: &Node, g: &Node, ctx: &Ctx) -> Option<Reason> {
     let gv = views(g);
     for a in &pv {
         for b in &gv {
+            if canon(a) == canon(b) {
+                return Some(Reason::Identical);
+            }
             if let Some(r) = core(a, b, ctx) {
                 return Some(r);
             }
@@ -347,6 +356,18 @@ fn expand_pm(n: &Node) -> Vec<Node> {
             other => vec![other.clone()],
         }
     }
+    fn has_pm(n: &Node) -> bool {
+        match n {
+            Node::PlusMinus(..) => true,
+            Node::Neg(a) => has_pm(a),
+            Node::Div(a, b) | Node::Pow(a, b) => has_pm(a) || has_pm(b),
+            Node::Add(v) | Node::Mul(v) => v.iter().any(has_pm),
+            _ => false,
+        }
+    }
+    if !has_pm(n) {
+        return vec![n.clone()];
+    }
     let mut budget = 6;
     go(n, &mut budget)
 }
@@ -480,18 +501,31 @@ fn ordered_eq(a: &[Node], b: &[Node], ctx: &Ctx) -> bool {
 /// Multiset equality by matching (duplicates collapsed: `\{1, 1, 2\}` = `\{1, 2\}`).
 fn unordered_eq(a: &[Node], b: &[Node], ctx: &Ctx) -> bool {
     let dedup = |v: &[Node]| -> Vec<Node> {
-        let mut out: Vec<Node> = Vec::new();
-        for x in v {
-            if !out.iter().any(|y| canon(y) == canon(x)) {
-                out.push(x.clone());
-            }
-        }
-        out
+        let mut seen = std::collections::HashSet::new();
+        v.iter().filter(|x| seen.insert(canon(x))).cloned().collect()
     };
-    let (a, b) = (dedup(a), dedup(b));
+    let (mut a, mut b) = (dedup(a), dedup(b));
     if a.len() != b.len() {
         return false;
     }
+    // Items written identically match first (linear), the rest by equivalence (quadratic, on what is left).
+    let mut by_canon: std::collections::HashMap<String, Vec<usize>> = std::collections::HashMap::new();
+    for (k, y) in b.iter().enumerate() {
+        by_canon.entry(canon(y)).or_default().push(k);
+    }
+    let mut taken = vec![false; b.len()];
+    a.retain(|x| match by_canon.get_mut(&canon(x)).and_then(Vec::pop) {
+        Some(k) => {
+            taken[k] = true;
+            false
+        }
+        None => true,
+    });
+    let mut k = 0;
+    b.retain(|_| {
+        k += 1;
+        !taken[k - 1]
+    });
     let mut used = vec![false; b.len()];
     'outer: for x in &a {
         for (k, y) in b.iter().enumerate() {
@@ -691,7 +725,10 @@ fn proportional(a: &Node, b: &Node, positive: bool, ctx: &Ctx) -> bool {
     let mut ratio: Option<Val> = None;
     let mut valid = 0;
     for env in points(&syms) {
-        let (Ok(x), Ok(y)) = (eval(a, &env, PercentRead::Unit), eval(b, &env, PercentRead::Unit)) else { continue };
+        let (Ok(x), Ok(y)) = (eval(a, &env, PercentRead::Unit, &ctx.work), eval(b, &env, PercentRead::Unit, &ctx.work))
+        else {
+            continue;
+        };
         let zero = Val::Exact(num_complex::Complex::new(BigRational::zero(), BigRational::zero()));
         let yz = close(&y, &zero, 1e-12, 1e-12);
         let xz = close(&x, &zero, 1e-12, 1e-12);
@@ -820,7 +857,7 @@ fn scalar_eq(a: &Node, b: &Node, ctx: &Ctx) -> Option<Reason> {
 
 fn numeric_eq(a: &Node, b: &Node, ra: PercentRead, rb: PercentRead, ctx: &Ctx) -> Option<Reason> {
     let env = Env::new();
-    let (x, y) = (eval(a, &env, ra).ok()?, eval(b, &env, rb).ok()?);
+    let (x, y) = (eval(a, &env, ra, &ctx.work).ok()?, eval(b, &env, rb, &ctx.work).ok()?);
     if values_eq(&x, &y, decimals_of(a), decimals_of(b), ctx.opts.relative_tolerance) {
         return Some(if matches!((&x, &y), (Val::Exact(_), Val::Exact(_))) { Reason::Exact } else { Reason::Numeric });
     }
@@ -894,7 +931,7 @@ fn symbolic_eq(a: &Node, b: &Node, syms: &[String], ra: PercentRead, rb: Percent
         if !ctx.spend() {
             return None;
         }
-        match (eval(a, &env, ra), eval(b, &env, rb)) {
+        match (eval(a, &env, ra, &ctx.work), eval(b, &env, rb, &ctx.work)) {
             (Ok(x), Ok(y)) => {
                 if !close(&x, &y, 1e-9, 1e-12) {
                     return None;

@@ -534,13 +534,40 @@ impl<'a> Parser<'a> {
         Ok(mul(factors))
     }
 
-    /// A word after a quantity that is a unit: in the unit list, or any word of 3+ letters that is no function.
+    /// A word after a quantity that is a unit: two or more letters, in the unit list or four or more letters and
+    /// no function, and last in its item (`5 cm`, `3 hours`; never the `n` of `2n`).
     fn is_unit_word(&self) -> bool {
         let w = self.text();
-        if is_group_word(w) || func_named(w).is_some() || matches!(w, "pi" | "sqrt" | "e" | "i") {
+        if w.len() < 2 || is_group_word(w) || func_named(w).is_some() || matches!(w, "pi" | "sqrt") {
             return false;
         }
-        UNITS.contains(&w) || UNITS.contains(&w.to_ascii_lowercase().as_str()) || w.len() >= 4
+        let known = UNITS.contains(&w) || UNITS.contains(&w.to_ascii_lowercase().as_str()) || w.len() >= 4;
+        if !known {
+            return false;
+        }
+        // Only trailing words: what follows is the end of the item, a unit power, or more words.
+        let mut k = 1;
+        if self.peek_at(k) == Some(Kind::Caret) {
+            k += 2;
+        }
+        matches!(
+            self.peek_at(k),
+            None | Some(
+                Kind::Comma
+                    | Kind::Semicolon
+                    | Kind::RParen
+                    | Kind::RBracket
+                    | Kind::RBrace
+                    | Kind::SetClose
+                    | Kind::Word
+                    | Kind::Text
+                    | Kind::Other
+                    | Kind::Amp
+                    | Kind::RowSep
+                    | Kind::End
+                    | Kind::Slash
+            )
+        )
     }
 
     fn is_unit_text(&self) -> bool {

@@ -155,3 +155,13 @@ fn repeating_decimal_after_digits() {
 fn repeating_decimal_differs() {
     t("0.\\overline{3}", "0.34", false)
 }
+
+#[test]
+fn big_powers_exact() {
+    t("2\\cdot 2^{2018} - 2020", "2^{2019} - 2020", true)
+}
+
+#[test]
+fn big_powers_differ_by_one() {
+    t("2^{2019} - 2021", "2^{2019} - 2020", false)
+}

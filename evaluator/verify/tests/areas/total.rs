@@ -129,3 +129,27 @@ fn backslash_before_multibyte_char_between_segments() {
     let _ = verify("$1$\\\u{fffd}$2$", "1");
     let _ = verify("$1$ \\é and $2$", "1");
 }
+
+/// Adversarial sizes (long lists of expressions, big matrix powers, 1000-term sums) stay fast. The limit asserted
+/// here is 10× the 10 ms target so that a loaded CI machine does not fail it; real blow-ups take seconds.
+#[test]
+fn adversarial_sizes_stay_fast() {
+    let items: Vec<String> = (0..150).map(|i| format!("\\sqrt{{{i}}}+\\sin({i}x)")).collect();
+    let rev: Vec<String> = items.iter().rev().cloned().collect();
+    let big_matrix =
+        format!("\\begin{{pmatrix}}{}\\end{{pmatrix}}^{{50}}", vec![vec!["x"; 30].join("&"); 30].join("\\\\"));
+    let cases = [
+        (items.join(", "), rev.join(", ")),
+        (format!("\\{{{}\\}}", (0..600).map(|i| i.to_string()).collect::<Vec<_>>().join(", ")), "\\{1\\}".into()),
+        (format!("({}1)^{{1000}}", "x+".repeat(1000)), "(x+1)^{1000}".into()),
+        (big_matrix, "1".into()),
+        ("\\pm 1 \\pm 2 \\pm 3 \\pm 4 \\pm 5 \\pm 6 \\pm 7 \\pm 8 \\pm 9".into(), "1".into()),
+    ];
+    for (p, g) in &cases {
+        let start = std::time::Instant::now();
+        let _ = verify(p, g);
+        let ms = start.elapsed().as_secs_f64() * 1e3;
+        assert!(ms < 100.0, "{ms:.1} ms for {:?}", &p[..p.len().min(60)]);
+    }
+    assert!(verify(&items.join(", "), &rev.join(", ")).equivalent);
+}

@@ -68,3 +68,13 @@ fn mathrm_letter() {
 fn mathrm_letter_times_two() {
     t("\\mathrm{E}*2", "E", false)
 }
+
+#[test]
+fn letter_is_not_a_unit() {
+    t("2n", "2", false)
+}
+
+#[test]
+fn subscripted_letters_are_symbols() {
+    t("x j_3", "j_3 x", true)
+}
