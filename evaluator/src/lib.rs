@@ -28,6 +28,7 @@ pub use runner::{CodeRunner, CodeSession, RunnerError};
 pub use template::{Api, Template};
 
 pub mod client;
+pub mod grade;
 pub mod report;
 pub mod rollout;
 pub mod run;

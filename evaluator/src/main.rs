@@ -1,5 +1,7 @@
 //! The `cir-eval` command: parses arguments and dispatches to one library function per subcommand.
 
+use std::process::ExitCode;
+
 use anyhow::Context;
 use cir_eval::{Grader, PlaceholderGrader, report, score};
 use clap::{Parser, Subcommand};
@@ -18,14 +20,37 @@ enum Command {
     Score(score::ScoreArgs),
     /// Metrics of trajectory files: avg@n, pass@k, maj@k, greedy accuracy, tool statistics.
     Report(report::ReportArgs),
+    /// Is a predicted answer equivalent to the gold answer? Exit 0 equivalent, 1 not, 2 usage error.
+    Grade(GradeArgs),
 }
 
-fn main() -> anyhow::Result<()> {
+/// `grade --pred P --gold G [--json]`, or `grade --cases IN.jsonl [--out OUT.jsonl]`.
+#[derive(clap::Args)]
+struct GradeArgs {
+    /// The prediction: a bare answer or a whole response.
+    #[arg(long, requires = "gold", conflicts_with = "cases")]
+    pred: Option<String>,
+    /// The gold answer: bare or a worked solution (its last `\boxed` is the answer).
+    #[arg(long, requires = "pred")]
+    gold: Option<String>,
+    /// Print the verdict as JSON.
+    #[arg(long)]
+    json: bool,
+    /// Grade a JSONL file of `{"pred", "gold", "expected"?}` lines; summary on stderr.
+    #[arg(long, required_unless_present = "pred")]
+    cases: Option<std::path::PathBuf>,
+    /// With `--cases`: write each line with `verdict`, `reason` and `micros` added.
+    #[arg(long, requires = "cases")]
+    out: Option<std::path::PathBuf>,
+}
+
+fn main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     let grader = PlaceholderGrader;
     match cli.cmd {
-        Command::Score(args) => cmd_score(&args, &grader),
-        Command::Report(args) => cmd_report(&args, &grader),
+        Command::Score(args) => cmd_score(&args, &grader).map(|()| ExitCode::SUCCESS),
+        Command::Report(args) => cmd_report(&args, &grader).map(|()| ExitCode::SUCCESS),
+        Command::Grade(args) => cmd_grade(args),
     }
 }
 
@@ -50,4 +75,24 @@ fn cmd_report(args: &report::ReportArgs, grader: &dyn Grader) -> anyhow::Result<
         std::fs::write(plot, report::svg(&metrics)).with_context(|| format!("writing {}", plot.display()))?;
     }
     Ok(())
+}
+
+fn cmd_grade(a: GradeArgs) -> anyhow::Result<ExitCode> {
+    let opts = cir_verify::Options::default();
+    if let Some(cases) = a.cases {
+        let s = cir_eval::grade::run_cases(&cases, a.out.as_deref(), &opts)?;
+        for (line, why) in &s.malformed {
+            eprintln!("{}:{line}: skipped: {why}", cases.display());
+        }
+        eprintln!("{s}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let (pred, gold) = (a.pred.unwrap_or_default(), a.gold.unwrap_or_default());
+    let (v, json) = cir_eval::grade::pair_json(&pred, &gold, &opts);
+    if a.json {
+        println!("{json}");
+    } else {
+        println!("{}", v.reason);
+    }
+    Ok(ExitCode::from(if v.equivalent { 0 } else { 1 }))
 }

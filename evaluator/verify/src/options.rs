@@ -1,0 +1,51 @@
+//! Options for the conventions graders disagree on.
+
+/// How a percent sign is read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum PercentMode {
+    /// Default: `28\%` equals both 28 (the sign as a unit) and 0.28 (its value); the reading that matches wins.
+    #[default]
+    Lenient,
+    /// `%` is a unit and dropped: `28\%` equals 28 only.
+    Unit,
+    /// `%` means /100: `28\%` equals 0.28 only.
+    Scaled,
+}
+
+/// Conventions of a comparison. `Options::default()` is mathematically exact equivalence with the conventions of
+/// `../shared/verifier-cases/README.md`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Options {
+    /// Compare bare lists (`1, 2, 3`) and sets in order. Default `false`: lists of answers are unordered
+    /// (tuples, points, intervals and vectors are always ordered).
+    pub ordered_lists: bool,
+    /// How `%` is read. Default [`PercentMode::Lenient`].
+    pub percent: PercentMode,
+    /// Also accept a number 100× or 1/100× the other (symeval's percentage convention). Default `false`.
+    pub percent_scaling: bool,
+    /// Accept a consistent renaming of variables (`f(y)` for `f(x)`, Math-Verify's `strict=False`). Default `false`.
+    pub allow_renaming: bool,
+    /// Compare a relation prediction (`-2 \le x \le 7`) with a set or interval gold (`[-2, 7]`). Default `true`
+    /// (they are the same set); `false` reproduces Math-Verify's `allow_set_relation_comp=False`.
+    pub relation_vs_set: bool,
+    /// Relative tolerance for numbers, e.g. `Some(1e-4)` for the Qwen2.5-Math grader. Default `None`: exact
+    /// values must be equal and a decimal equals a value only to the precision it was written with.
+    pub relative_tolerance: Option<f64>,
+    /// When nothing else is found, take the last integer on the last line of a response (the reference
+    /// implementation's lenient rule). Default `false`.
+    pub lenient_last_line: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            ordered_lists: false,
+            percent: PercentMode::Lenient,
+            percent_scaling: false,
+            allow_renaming: false,
+            relation_vs_set: true,
+            relative_tolerance: None,
+            lenient_last_line: false,
+        }
+    }
+}
