@@ -859,7 +859,8 @@ fn numeric_eq(a: &Node, b: &Node, ra: PercentRead, rb: PercentRead, ctx: &Ctx) -
     let env = Env::new();
     let (x, y) = (eval(a, &env, ra, &ctx.work).ok()?, eval(b, &env, rb, &ctx.work).ok()?);
     if values_eq(&x, &y, decimals_of(a), decimals_of(b), ctx.opts.relative_tolerance) {
-        return Some(if matches!((&x, &y), (Val::Exact(_), Val::Exact(_))) { Reason::Exact } else { Reason::Numeric });
+        let exact = matches!((&x, &y), (Val::Exact(p), Val::Exact(q)) if p == q);
+        return Some(if exact { Reason::Exact } else { Reason::Numeric });
     }
     if ctx.opts.percent_scaling && (decimals_of(a).is_some() || decimals_of(b).is_some()) {
         let hundred = Val::Exact(num_complex::Complex::new(BigRational::from_integer(100.into()), BigRational::zero()));
