@@ -1042,7 +1042,11 @@ impl<'a> Parser<'a> {
             };
             return inner.answer();
         }
-        Ok(Node::Text(normalize_words(t)))
+        let words = normalize_words(t);
+        if matches!(words.as_str(), "all real numbers" | "all reals" | "all real values" | "all real x") {
+            return Ok(all_reals());
+        }
+        Ok(Node::Text(words))
     }
 
     /// `\name …`
@@ -1106,6 +1110,8 @@ impl<'a> Parser<'a> {
                     self.pos += 1;
                     let inner = self.inside(Kind::RBrace, "`}`")?;
                     Ok(match inner {
+                        // `\mathbb{R}`: the real line.
+                        Node::Sym(r) if name == "mathbb" && r == "R" => all_reals(),
                         // `\mathrm{cm}` and other words: one name.
                         Node::Text(t) if !t.contains(' ') => Node::Sym(t),
                         other => other,
@@ -1219,6 +1225,12 @@ pub(crate) fn normalize_words(t: &str) -> String {
     let cleaned: String =
         t.chars().map(|c| if c.is_alphanumeric() { c.to_ascii_lowercase() } else { ' ' }).collect::<String>();
     cleaned.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The interval (−∞, ∞).
+fn all_reals() -> Node {
+    let inf = Node::Const(Constant::Infinity);
+    Node::Tuple { open: Bracket::Paren, close: Bracket::Paren, items: vec![Node::Neg(Box::new(inf.clone())), inf] }
 }
 
 fn letter_node(l: &str) -> Node {
