@@ -18,6 +18,9 @@ pub struct Conventions {
     /// Compare bare lists in order (default: unordered, like sets of roots).
     #[arg(long)]
     pub ordered_lists: bool,
+    /// Compare parenthesized tuples as sets (symeval's compare_sets).
+    #[arg(long)]
+    pub unordered_tuples: bool,
     /// How `%` is read: `lenient` (28% equals 28 and 0.28; default), `unit` (28 only) or `scaled` (0.28 only).
     #[arg(long, value_parser = ["lenient", "unit", "scaled"], default_value = "lenient")]
     pub percent: String,
@@ -43,6 +46,7 @@ impl Conventions {
     pub fn options(&self) -> Options {
         Options {
             ordered_lists: self.ordered_lists,
+            unordered_tuples: self.unordered_tuples,
             percent: match self.percent.as_str() {
                 "unit" => PercentMode::Unit,
                 "scaled" => PercentMode::Scaled,

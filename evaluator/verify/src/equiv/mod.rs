@@ -469,7 +469,12 @@ fn vector_items(n: &Node) -> Option<Vec<Node>> {
 
 fn collections_eq(x: Coll, y: Coll, ctx: &Ctx) -> Option<Reason> {
     let ok = match (x, y) {
-        (Coll::Tuple(o1, c1, a), Coll::Tuple(o2, c2, b)) => o1 == o2 && c1 == c2 && ordered_eq(&a, &b, ctx),
+        (Coll::Tuple(o1, c1, a), Coll::Tuple(o2, c2, b)) => {
+            let parens = [o1, c1, o2, c2].iter().all(|b| *b == Bracket::Paren);
+            o1 == o2
+                && c1 == c2
+                && (ordered_eq(&a, &b, ctx) || (ctx.opts.unordered_tuples && parens && unordered_eq(&a, &b, ctx)))
+        }
         // A bare list written in order matches a tuple: `1, 3` vs `(1, 3)`.
         (Coll::Tuple(_, _, a), Coll::List(b)) | (Coll::List(a), Coll::Tuple(_, _, b)) => {
             let tuple_items = a.len() >= 2 && a.iter().all(|i| !matches!(i, Node::Tuple { .. }));
