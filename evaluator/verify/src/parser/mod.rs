@@ -708,14 +708,14 @@ impl<'a> Parser<'a> {
             // Degrees: `^\circ`, `^{\circ}`.
             if self.peek() == Some(Kind::Degree) {
                 self.pos += 1;
-                return Ok(base);
+                return Ok(Node::Degrees(Box::new(base)));
             }
             if self.peek() == Some(Kind::LBrace)
                 && self.peek_at(1) == Some(Kind::Degree)
                 && self.peek_at(2) == Some(Kind::RBrace)
             {
                 self.pos += 3;
-                return Ok(base);
+                return Ok(Node::Degrees(Box::new(base)));
             }
             let exp = self.exponent()?;
             base = Node::Pow(Box::new(base), Box::new(exp));
@@ -787,7 +787,12 @@ impl<'a> Parser<'a> {
                     self.pos += 1;
                     node = Node::Apply(Func::Factorial, vec![node]);
                 }
-                Some(Kind::Degree) => self.pos += 1,
+                Some(Kind::Degree) => {
+                    self.pos += 1;
+                    if !matches!(node, Node::Degrees(_)) {
+                        node = Node::Degrees(Box::new(node));
+                    }
+                }
                 Some(Kind::Prime) => {
                     self.pos += 1;
                     node = match node {
