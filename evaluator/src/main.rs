@@ -11,9 +11,17 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
-enum Command {}
+enum Command {
+    /// Run Python in the sandbox: -c CODE, FILE, - (stdin), or --batch IN.jsonl.
+    Exec(cir_eval::exec::Args),
+    /// Fetch, verify, snapshot and compile the interpreter ahead of time (idempotent).
+    Setup(cir_eval::setup::Args),
+}
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    match cli.cmd {}
+    match cli.cmd {
+        Command::Exec(args) => std::process::exit(cir_eval::exec::run(&args)?),
+        Command::Setup(args) => cir_eval::setup::run(&args),
+    }
 }

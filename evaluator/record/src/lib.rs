@@ -14,6 +14,6 @@
 #![forbid(unsafe_code)]
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
-pub use execution::{Execution, Status, feedback, truncate_middle, FEEDBACK_LIMIT};
+pub use execution::{Execution, FEEDBACK_LIMIT, Status, feedback, truncate_middle};
 
 mod execution;
