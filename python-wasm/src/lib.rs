@@ -118,10 +118,10 @@ pub fn prepare(options: &Options, report: &dyn Fn(&str)) -> Result<Interpreter, 
     let artifacts = Artifacts { python_wasm: dir.join("python.wasm"), stdlib_dir: dir.join("stdlib") };
 
     let unpacked = |a: &Artifacts| a.python_wasm.is_file() && a.stdlib_dir.join("python315.zip").is_file();
-    if unpacked(&artifacts) {
-        if let Some(module) = load_module(&engine, &module_path)? {
-            return Ok(Interpreter { engine, module, artifacts });
-        }
+    if unpacked(&artifacts)
+        && let Some(module) = load_module(&engine, &module_path)?
+    {
+        return Ok(Interpreter { engine, module, artifacts });
     }
     fs::create_dir_all(&home).map_err(Error::io("creating", &home))?;
     let lock_path = home.join(".lock");
@@ -158,7 +158,7 @@ pub fn prepare(options: &Options, report: &dyn Fn(&str)) -> Result<Interpreter, 
 fn build_snapshot(artifacts: &Artifacts, preload: &str, home: &Path) -> Result<Vec<u8>, Error> {
     // The throwaway instrumented module only runs the preload once: compile it fast rather than well.
     let mut config = engine_config(false);
-    config.cranelift_opt_level(wasmtime::OptLevel::None);
+    config.cranelift_opt_level(wasmtime::OptLevel::None).epoch_interruption(false);
     let engine = Engine::new(&config).map_err(Error::wasm("creating the snapshot engine"))?;
     let wasm = fs::read(&artifacts.python_wasm).map_err(Error::io("reading", &artifacts.python_wasm))?;
     let tmp = home.join(format!(".tmp-snapshot-{}", std::process::id()));

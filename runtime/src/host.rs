@@ -303,11 +303,11 @@ fn poll_oneoff(caller: &mut Caller<'_, HostState>, subs: usize, events: usize, c
             ready.push((userdata, tag));
         }
     }
-    if ready.is_empty() {
-        if let Some((wait, userdata)) = soonest {
-            clock.advance(wait);
-            ready.push((userdata, EVENTTYPE_CLOCK));
-        }
+    if ready.is_empty()
+        && let Some((wait, userdata)) = soonest
+    {
+        clock.advance(wait);
+        ready.push((userdata, EVENTTYPE_CLOCK));
     }
     let Some(out) = ready.len().checked_mul(EVENT_SIZE).and_then(|n| data.get_mut(events..events.checked_add(n)?))
     else {
