@@ -43,7 +43,7 @@ fn exec_timeout_exits_124() {
 
 #[test]
 fn exec_other_limit_exits_125() {
-    let out = cir_eval(&["exec", "-c", "x = bytearray(8 * 1024**3)"], None);
+    let out = cir_eval(&["exec", "-c", "x = [bytearray(256 * 1024**2) for _ in range(32)]"], None);
     assert_eq!(out.status.code(), Some(125), "{}", text(&out.stderr));
 }
 

@@ -193,9 +193,10 @@ fn isolation_read_etc_passwd() {
 
 #[test]
 fn isolation_list_root_shows_only_the_preopens() {
+    // wasi-libc resolves paths against the preopens only: "/" itself is not one, so listing it fails.
     let run = run("list_root");
-    assert_eq!(run.status, Status::Ok, "{run:?}");
-    assert!(!run.stdout.contains("etc") && !run.stdout.contains("root"), "{}", run.stdout);
+    assert_eq!(run.status, Status::Error, "{run:?}");
+    assert_eq!(run.error.as_deref(), Some("FileNotFoundError: [Errno 44] No such file or directory: '/'"));
 }
 
 #[test]
@@ -263,15 +264,18 @@ fn isolation_host_environment() {
 
 #[test]
 fn isolation_deep_recursion() {
+    // CPython 3.15 keeps Python frames off the C stack: unbounded recursion grows the heap until a limit stops it.
     let run = run("deep_recursion");
-    assert!(matches!(run.status, Status::Error | Status::Crash), "{run:?}");
+    assert!(matches!(run.status, Status::Error | Status::Crash | Status::Timeout | Status::MemoryLimit), "{run:?}");
     host_still_works();
 }
 
 #[test]
 fn isolation_host_call_refuses() {
     let run = run("host_call");
-    assert_eq!(run.status, Status::Ok, "{run:?}");
+    assert_eq!(run.status, Status::Error, "{run:?}");
+    assert!(!run.stdout.contains("CALLED"));
+    assert_eq!(run.error.as_deref(), Some("ConnectionRefusedError: no host is bound to the door"));
 }
 
 #[test]

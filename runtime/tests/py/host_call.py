@@ -1,3 +1,4 @@
-import _reactor
-names = [n for n in dir(_reactor) if not n.startswith("__")]
-print(names)
+import _host
+print(_host.available())
+_host.call(b'{"tool": "shell", "args": ["ls", "/"]}')
+print("CALLED")
