@@ -28,11 +28,13 @@ pub use runner::{CodeRunner, CodeSession, RunnerError};
 pub use template::{Api, Template};
 
 pub mod client;
+pub mod exec;
 pub mod grade;
 pub mod report;
 pub mod rollout;
 pub mod run;
 pub mod score;
+pub mod setup;
 pub mod trajectories;
 
 mod dataset;

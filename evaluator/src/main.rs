@@ -22,6 +22,10 @@ enum Command {
     Report(report::ReportArgs),
     /// Is a predicted answer equivalent to the gold answer? Exit 0 equivalent, 1 not, 2 usage error.
     Grade(GradeArgs),
+    /// Run Python in the sandbox: -c CODE, FILE, - (stdin), or --batch IN.jsonl.
+    Exec(cir_eval::exec::Args),
+    /// Fetch, verify, snapshot and compile the interpreter ahead of time (idempotent).
+    Setup(cir_eval::setup::Args),
 }
 
 /// `grade --pred P --gold G [--json]`, or `grade --cases IN.jsonl [--out OUT.jsonl]`.
@@ -53,6 +57,8 @@ fn main() -> anyhow::Result<ExitCode> {
         Command::Score(args) => cmd_score(&args, &grader).map(|()| ExitCode::SUCCESS),
         Command::Report(args) => cmd_report(&args, &grader).map(|()| ExitCode::SUCCESS),
         Command::Grade(args) => cmd_grade(args),
+        Command::Exec(args) => cir_eval::exec::run(&args).map(exit_code),
+        Command::Setup(args) => cir_eval::setup::run(&args).map(|()| ExitCode::SUCCESS),
     }
 }
 
@@ -97,4 +103,9 @@ fn cmd_grade(a: GradeArgs) -> anyhow::Result<ExitCode> {
         println!("{}", v.reason);
     }
     Ok(ExitCode::from(if v.equivalent { 0 } else { 1 }))
+}
+
+/// `exec`'s documented exit statuses (0 ok, 1 Python error, 124 timeout, 125 another limit) as a process exit code.
+fn exit_code(status: i32) -> ExitCode {
+    ExitCode::from(u8::try_from(status).unwrap_or(125))
 }

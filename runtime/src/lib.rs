@@ -1,1 +1,402 @@
-//! `cir-runtime`: work in progress; see the workspace README.
+//! `cir-runtime`: runs untrusted Python in a deterministic, isolated, limited WASI CPython.
+//!
+//! The main types: [`Sandbox`] (built by [`SandboxBuilder`]) runs each code block in a **fresh instance** of the
+//! pre-initialised interpreter snapshot (copy-on-write memory, so nothing carries over between executions);
+//! [`Session`] keeps one interpreter across calls (stateful mode, opt-in); [`Pool`] runs many executions on worker
+//! threads behind a bounded queue. Each returns an [`Execution`] whose [`Status`] tells every outcome apart.
+//!
+//! ```no_run
+//! let sandbox = cir_runtime::Sandbox::builder().build()?;
+//! let run = sandbox.exec("import sympy\nprint(sympy.factorint(360))", 0)?;
+//! assert_eq!(run.status, cir_runtime::Status::Ok);
+//! assert_eq!(run.stdout, "{2: 3, 3: 2, 5: 1}\n");
+//! # Ok::<(), cir_runtime::Error>(())
+//! ```
+//!
+//! # What the guest sees
+//!
+//! - Files: the read-only stdlib zip at `/usr/local/lib` and a private, empty, writable `/tmp` (a fresh host folder
+//!   per execution or session, removed afterwards). Nothing else: no other host file, no network, no processes, no
+//!   host environment (a fixed minimal one), and `host.call` refuses every call.
+//! - Determinism: the same code and seed give byte-identical output on every run and machine. The wall clock starts
+//!   at a fixed instant (default 2024-01-01T00:00:00Z, [`SandboxBuilder::wall_clock_start`]) and, like the monotonic
+//!   clock, advances 1 µs per read; `random_get` (`os.urandom`, hash seeding) draws from SplitMix64 seeded with the
+//!   execution's seed; `random` and `numpy.random` are reseeded from it before each execution; `PYTHONHASHSEED=0`.
+//! - `time.sleep(s)` (and any `poll_oneoff` wait) returns at once and advances the virtual clocks by `s`: the guest
+//!   sees the time pass, the host spends none. A guest that sleeps in a loop still hits the wall-clock deadline.
+//! - Echo: by default a final bare expression's value is printed, as in a REPL, when it is not `None`
+//!   ([`SandboxBuilder::echo_last_expression`]). `false` gives the reference executor's behaviour (plain `exec`).
+#![deny(missing_docs)]
+
+pub use cir_record::{Execution, Status};
+pub use error::Error;
+pub use limits::Limits;
+pub use pool::{Pool, Ticket};
+pub use session::Session;
+
+mod error;
+mod host;
+mod limits;
+mod pool;
+mod session;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use cir_python_wasm::{Interpreter, Options};
+use wasmtime::{Engine, Instance, InstancePre, Linker, Store};
+
+use host::{Captured, HostState, MemoryLimiter, Pipe, SeededRandom, SharedOutput, VirtualClock};
+
+/// How often the deadline is checked: the epoch ticker's period.
+const TICK: Duration = Duration::from_millis(10);
+/// 2024-01-01T00:00:00Z, the default start of the guest's wall clock.
+const DEFAULT_WALL_START: Duration = Duration::from_secs(1_704_067_200);
+
+/// Builds a [`Sandbox`]. Starts with no capability beyond the read-only stdlib and a private `/tmp`.
+#[derive(Clone, Debug)]
+pub struct SandboxBuilder {
+    limits: Limits,
+    echo: bool,
+    wall_start: Duration,
+    options: Options,
+}
+
+impl SandboxBuilder {
+    /// Per-execution limits. Default: [`Limits::default`].
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Print the value of a final bare expression when it is not `None`, as a REPL does. Default `true` (a model
+    /// that ends a block with `x` expects to see `x`); `false` matches the reference executor, which runs `exec` and
+    /// shows only what was printed.
+    pub fn echo_last_expression(mut self, on: bool) -> Self {
+        self.echo = on;
+        self
+    }
+
+    /// Where the guest's wall clock starts, since the Unix epoch. Default 2024-01-01T00:00:00Z.
+    pub fn wall_clock_start(mut self, since_epoch: Duration) -> Self {
+        self.wall_start = since_epoch;
+        self
+    }
+
+    /// Where and how the interpreter is prepared (cache folder, local wheel, preload). Default: from `CIR_HOME` and
+    /// `CIR_WHEEL`, the default preload.
+    pub fn interpreter(mut self, options: Options) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// Loads the interpreter, fetching, snapshotting and compiling it first when this machine has not yet (minutes;
+    /// see `cir-eval setup`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Prepare`] when the interpreter cannot be prepared; [`Error::Wasm`] when it cannot be linked.
+    pub fn build(self) -> Result<Sandbox, Error> {
+        self.build_with_progress(&|_| {})
+    }
+
+    /// [`build`](Self::build), passing one line per expensive first-use stage to `report`.
+    ///
+    /// # Errors
+    ///
+    /// As [`build`](Self::build).
+    pub fn build_with_progress(self, report: &dyn Fn(&str)) -> Result<Sandbox, Error> {
+        let options = Options { fuel: self.limits.fuel.is_some(), ..self.options.clone() };
+        let interpreter = cir_python_wasm::prepare(&options, report)?;
+        let mut linker = Linker::new(&interpreter.engine);
+        cir_python_wasm::guest::add_to_linker(&mut linker, |h: &mut HostState| &mut h.wasi)?;
+        host::add_poll_oneoff(&mut linker).map_err(Error::wasm("linking poll_oneoff"))?;
+        let pre = linker.instantiate_pre(&interpreter.module).map_err(Error::wasm("linking the interpreter"))?;
+        start_ticker(&interpreter.engine)?;
+        Ok(Sandbox {
+            inner: Arc::new(Inner {
+                interpreter,
+                pre,
+                limits: self.limits,
+                echo: self.echo,
+                wall_start: self.wall_start,
+            }),
+        })
+    }
+}
+
+/// Runs Python code blocks, each in a fresh instance. `Send + Sync`, cheap to clone (an `Arc` inside).
+#[derive(Clone)]
+pub struct Sandbox {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    interpreter: Interpreter,
+    pre: InstancePre<HostState>,
+    limits: Limits,
+    echo: bool,
+    wall_start: Duration,
+}
+
+impl Sandbox {
+    /// A builder with the defaults.
+    pub fn builder() -> SandboxBuilder {
+        SandboxBuilder {
+            limits: Limits::default(),
+            echo: true,
+            wall_start: DEFAULT_WALL_START,
+            options: Options::default(),
+        }
+    }
+
+    /// The limits every execution runs under.
+    pub fn limits(&self) -> &Limits {
+        &self.inner.limits
+    }
+
+    /// Runs `code` in a fresh interpreter seeded with `seed` and reports how it ended.
+    ///
+    /// # Errors
+    ///
+    /// Only for refused input ([`Error::EmptyCode`], [`Error::NulByte`], [`Error::CodeTooLarge`]) and host-side
+    /// failures; every guest outcome, limits included, is an `Ok(Execution)` with its [`Status`].
+    pub fn exec(&self, code: &str, seed: u64) -> Result<Execution, Error> {
+        self.check(code)?;
+        let started = Instant::now();
+        let mut guest = Guest::start(&self.inner, seed)?;
+        Ok(guest.run(&self.inner, code, started).0)
+    }
+
+    /// A persistent interpreter (stateful mode): names defined by one [`Session::exec`] are seen by the next.
+    ///
+    /// # Errors
+    ///
+    /// Host-side failures creating the instance.
+    pub fn session(&self, seed: u64) -> Result<Session, Error> {
+        Session::new(self.clone(), seed)
+    }
+
+    fn check(&self, code: &str) -> Result<(), Error> {
+        if code.len() > self.inner.limits.code_bytes {
+            return Err(Error::CodeTooLarge { len: code.len(), limit: self.inner.limits.code_bytes });
+        }
+        if let Some(offset) = code.find('\0') {
+            return Err(Error::NulByte { offset });
+        }
+        if code.trim().is_empty() {
+            return Err(Error::EmptyCode);
+        }
+        Ok(())
+    }
+}
+
+/// One live instance with its store, output and scratch folder.
+struct Guest {
+    store: Store<HostState>,
+    instance: Option<Instance>,
+    output: SharedOutput,
+    _scratch: Scratch,
+    /// Set when instantiation itself was refused (the memory cap is below the snapshot's size).
+    refused: Option<Execution>,
+}
+
+impl Guest {
+    fn start(inner: &Inner, seed: u64) -> Result<Guest, Error> {
+        let scratch = Scratch::new()?;
+        let output: SharedOutput =
+            Arc::new(Mutex::new(Captured { cap: inner.limits.output_bytes, ..Captured::default() }));
+        let clock = VirtualClock::new(inner.wall_start);
+        let wasi = cir_python_wasm::guest::wasi_builder(&inner.interpreter.artifacts.stdlib_dir, &scratch.path)?
+            .stdout(Pipe { shared: output.clone(), stderr: false })
+            .stderr(Pipe { shared: output.clone(), stderr: true })
+            .wall_clock(clock.wall())
+            .monotonic_clock(clock.monotonic())
+            .secure_random(SeededRandom::new(seed))
+            .insecure_random(SeededRandom::new(seed ^ 0x5eed_5eed_5eed_5eed))
+            .insecure_random_seed(u128::from(seed))
+            .build_p1();
+        let max_bytes = usize::try_from(inner.limits.memory_bytes).unwrap_or(usize::MAX);
+        let state = HostState { wasi, limiter: MemoryLimiter { max_bytes, hit: false }, clock };
+        let mut store = Store::new(&inner.interpreter.engine, state);
+        store.limiter(|h| &mut h.limiter);
+        if let Some(fuel) = inner.limits.fuel {
+            store.set_fuel(fuel).map_err(Error::wasm("setting fuel"))?;
+        }
+        // Instantiation is bounded too (it only maps the snapshot's memory).
+        store.set_epoch_deadline(deadline_ticks(inner.limits.timeout));
+        store.epoch_deadline_trap();
+        let mut guest = Guest { store, instance: None, output, _scratch: scratch, refused: None };
+        match inner.pre.instantiate(&mut guest.store) {
+            Ok(instance) => {
+                guest.instance = Some(instance);
+                let reseed = reseed_code(seed);
+                match cir_python_wasm::turn(&mut guest.store, &instance, &reseed) {
+                    Ok(0) => {}
+                    Ok(status) => {
+                        return Err(Error::Wasm { stage: "reseeding random", reason: format!("status {status}") });
+                    }
+                    Err(e) => return Err(Error::wasm("reseeding random")(e)),
+                }
+            }
+            Err(e) if guest.store.data().limiter.hit => {
+                let mut refused = Execution::new(Status::MemoryLimit);
+                refused.error = Some(format!(
+                    "MemoryError: the memory limit of {} MiB is below what the interpreter needs to start ({e})",
+                    inner.limits.memory_bytes >> 20
+                ));
+                guest.refused = Some(refused);
+            }
+            Err(e) => return Err(Error::wasm("instantiating the interpreter")(e)),
+        }
+        Ok(guest)
+    }
+
+    /// Runs one turn of `code` under fresh deadline and output caps. The flag is true when the interpreter was
+    /// stopped mid-turn (a trap or a limit), so it must not run again.
+    fn run(&mut self, inner: &Inner, code: &str, started: Instant) -> (Execution, bool) {
+        if let Some(refused) = self.refused.clone() {
+            return (refused, true);
+        }
+        let Some(instance) = self.instance else {
+            return (Execution::new(Status::Crash), true);
+        };
+        self.output.lock().unwrap_or_else(PoisonError::into_inner).reset(inner.limits.output_bytes);
+        self.store.data_mut().limiter.hit = false;
+        self.store.set_epoch_deadline(deadline_ticks(inner.limits.timeout));
+        let fuel_before = self.store.get_fuel().ok();
+        let source = if inner.echo { code.to_string() } else { no_echo(code) };
+        let outcome = cir_python_wasm::turn(&mut self.store, &instance, &source);
+        let stopped = outcome.is_err();
+        let captured = std::mem::take(&mut *self.output.lock().unwrap_or_else(PoisonError::into_inner));
+        let memory_hit = self.store.data().limiter.hit;
+        let fuel_out = fuel_before.is_some() && self.store.get_fuel().is_ok_and(|f| f == 0);
+        let mut execution = classify(outcome, &captured, memory_hit, fuel_out, &inner.limits);
+        execution.stdout = String::from_utf8_lossy(&captured.stdout).into_owned();
+        execution.stderr = String::from_utf8_lossy(&captured.stderr).into_owned();
+        execution.truncated = captured.truncated;
+        execution.duration_ms = started.elapsed().as_secs_f64() * 1e3;
+        (execution, stopped)
+    }
+}
+
+/// Maps the turn's outcome to a status and one-line error.
+fn classify(
+    outcome: wasmtime::Result<i32>,
+    captured: &Captured,
+    memory_hit: bool,
+    fuel_out: bool,
+    limits: &Limits,
+) -> Execution {
+    let last_line = || {
+        let text = String::from_utf8_lossy(&captured.stderr);
+        text.lines().rev().find(|l| !l.trim().is_empty()).map(|l| l.trim_end().to_string())
+    };
+    let mut run = match outcome {
+        _ if captured.truncated => {
+            let mut run = Execution::new(Status::OutputLimit);
+            run.error = Some(format!("OutputLimit: output passed the limit of {} bytes", limits.output_bytes));
+            run
+        }
+        Ok(0) => Execution::new(Status::Ok),
+        Ok(status) => {
+            let mut run = Execution::new(if memory_hit { Status::MemoryLimit } else { Status::Error });
+            run.error = last_line().or_else(|| Some(format!("SystemExit: {status}")));
+            if status != 1 {
+                run.exit_code = Some(status);
+            }
+            run
+        }
+        Err(e) => {
+            let trap = e.downcast_ref::<wasmtime::Trap>().copied();
+            if let Some(exit) = e.downcast_ref::<wasmtime_wasi::I32Exit>() {
+                let mut run = Execution::new(if exit.0 == 0 { Status::Ok } else { Status::Error });
+                run.exit_code = Some(exit.0);
+                if exit.0 != 0 {
+                    run.error = last_line().or_else(|| Some(format!("SystemExit: {}", exit.0)));
+                }
+                run
+            } else if trap == Some(wasmtime::Trap::Interrupt) {
+                let mut run = Execution::new(Status::Timeout);
+                run.error = Some(format!("Timeout Error: passed the {:.1} s deadline", limits.timeout.as_secs_f64()));
+                run
+            } else if trap == Some(wasmtime::Trap::OutOfFuel) || fuel_out {
+                let mut run = Execution::new(Status::FuelExhausted);
+                run.error = Some("FuelExhausted: the instruction budget ran out".into());
+                run
+            } else if memory_hit {
+                let mut run = Execution::new(Status::MemoryLimit);
+                run.error = Some(format!("MemoryError: passed the memory limit of {} MiB", limits.memory_bytes >> 20));
+                run
+            } else {
+                let mut run = Execution::new(Status::Crash);
+                let reason = trap.map_or_else(|| format!("{e}"), |t| t.to_string());
+                run.error = Some(format!("Crash: the interpreter trapped: {}", reason.lines().next().unwrap_or("")));
+                run
+            }
+        }
+    };
+    if run.status == Status::Ok {
+        run.error = None;
+    }
+    run
+}
+
+/// A turn that reseeds the `random` module and, when loaded, `numpy.random` from the execution's seed; it binds no
+/// name and prints nothing.
+fn reseed_code(seed: u64) -> String {
+    format!(
+        "__import__('random').seed({seed}) or (__import__('sys').modules.get('numpy') and \
+         __import__('sys').modules['numpy'].random.seed({}))",
+        seed & 0xffff_ffff
+    )
+}
+
+/// `code` followed by a `pass` statement, so a final bare expression is not echoed.
+fn no_echo(code: &str) -> String {
+    format!("{code}\npass\n")
+}
+
+fn deadline_ticks(timeout: Duration) -> u64 {
+    (timeout.as_nanos() / TICK.as_nanos()).max(1) as u64 + 1
+}
+
+/// Starts the thread that advances `engine`'s epoch every [`TICK`] while the engine lives.
+fn start_ticker(engine: &Engine) -> Result<(), Error> {
+    let engine = engine.weak();
+    std::thread::Builder::new()
+        .name("cir-epoch".into())
+        .spawn(move || {
+            while let Some(engine) = engine.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                std::thread::sleep(TICK);
+            }
+        })
+        .map(drop)
+        .map_err(Error::Thread)
+}
+
+/// A private host folder preopened as the guest's `/tmp`, removed when dropped.
+struct Scratch {
+    path: PathBuf,
+}
+
+impl Scratch {
+    fn new() -> Result<Scratch, Error> {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!("cir-tmp-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir(&path).map_err(|source| Error::Scratch { path: path.clone(), source })?;
+        Ok(Scratch { path })
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}

@@ -1,0 +1,35 @@
+//! Per-execution limits.
+
+use std::time::Duration;
+
+/// Per-execution limits; each one that is hit gives its own [`Status`](crate::Status).
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Wall-clock deadline, enforced by epoch interruption (checked every 10 ms). Default 5 s, the reference
+    /// executor's value. Hitting it gives `timeout`.
+    pub timeout: Duration,
+    /// Cap on the guest's linear memory in bytes. Default 512 MiB; the snapshot itself needs about 200 MiB, so a cap
+    /// below that refuses every execution. Growing past it makes allocation fail (`MemoryError` in Python), reported
+    /// as `memory_limit`.
+    pub memory_bytes: u64,
+    /// Cap on stdout plus stderr in bytes. Default 1 MiB. The guest is stopped at the first write past it, the output
+    /// is kept up to the cap and marked truncated, and the status is `output_limit`.
+    pub output_bytes: usize,
+    /// Cap on the code's length in bytes; longer code is refused before anything runs. Default 1 MiB.
+    pub code_bytes: usize,
+    /// Optional instruction budget (wasmtime fuel). Default `None`. Setting it makes the sandbox use a module compiled
+    /// with fuel metering (compiled on first use; guest code runs slower). Running out gives `fuel_exhausted`.
+    pub fuel: Option<u64>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            timeout: Duration::from_secs(5),
+            memory_bytes: 512 << 20,
+            output_bytes: 1 << 20,
+            code_bytes: 1 << 20,
+            fuel: None,
+        }
+    }
+}

@@ -1,0 +1,39 @@
+//! Stateful mode: one interpreter kept across executions.
+
+use std::time::Instant;
+
+use crate::{Error, Execution, Guest, Sandbox, Status};
+
+/// A persistent interpreter: each [`exec`](Session::exec) runs in the same `__main__`, as cells of a notebook do.
+/// Limits apply per execution. An execution stopped by a trap or limit (timeout, output limit, fuel, crash) ends the
+/// session; later calls return [`Error::SessionEnded`]. `Send`; one execution at a time.
+pub struct Session {
+    sandbox: Sandbox,
+    guest: Guest,
+    ended: Option<Status>,
+}
+
+impl Session {
+    pub(crate) fn new(sandbox: Sandbox, seed: u64) -> Result<Session, Error> {
+        let guest = Guest::start(&sandbox.inner, seed)?;
+        Ok(Session { sandbox, guest, ended: None })
+    }
+
+    /// Runs `code` in the session's interpreter.
+    ///
+    /// # Errors
+    ///
+    /// Refused input as [`Sandbox::exec`], and [`Error::SessionEnded`] after an execution that stopped the
+    /// interpreter.
+    pub fn exec(&mut self, code: &str) -> Result<Execution, Error> {
+        if let Some(status) = self.ended {
+            return Err(Error::SessionEnded(status));
+        }
+        self.sandbox.check(code)?;
+        let (execution, stopped) = self.guest.run(&self.sandbox.inner, code, Instant::now());
+        if stopped {
+            self.ended = Some(execution.status);
+        }
+        Ok(execution)
+    }
+}

@@ -1,0 +1,3 @@
+import ctypes
+libc = ctypes.CDLL(None)
+print("LOADED", libc)

@@ -1,0 +1,3 @@
+import os
+os.system("touch /tmp/cir-os-system")
+print("SPAWNED")

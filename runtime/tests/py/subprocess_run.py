@@ -1,0 +1,3 @@
+import subprocess
+subprocess.run(["/bin/ls", "/"])
+print("SPAWNED")
