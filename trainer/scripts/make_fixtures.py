@@ -30,7 +30,7 @@ SMALL = dict(
     num_key_value_heads=2,
     max_position_embeddings=512,
     rms_norm_eps=1e-6,
-    rope_theta=10000.0,
+    rope_theta=1000000.0,  # Qwen2.5's base, not the default: the loader must read it
     bos_token_id=None,
     eos_token_id=None,
 )

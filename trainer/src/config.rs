@@ -82,8 +82,11 @@ struct HfConfig {
     num_key_value_heads: Option<usize>,
     head_dim: Option<usize>,
     rms_norm_eps: f64,
-    #[serde(default = "default_theta")]
-    rope_theta: f64,
+    /// transformers < 5 writes `rope_theta` at the top level ...
+    rope_theta: Option<f64>,
+    /// ... transformers ≥ 5 inside `rope_parameters`; older files use `rope_scaling`.
+    rope_parameters: Option<RopeParameters>,
+    rope_scaling: Option<RopeParameters>,
     #[serde(default = "default_max_pos")]
     max_position_embeddings: usize,
     #[serde(default)]
@@ -94,15 +97,22 @@ struct HfConfig {
 }
 
 #[derive(Deserialize)]
+struct RopeParameters {
+    rope_theta: Option<f64>,
+    rope_type: Option<String>,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+}
+
+#[derive(Deserialize)]
 #[serde(untagged)]
 enum EosIds {
     One(u32),
     Many(Vec<u32>),
 }
 
-fn default_theta() -> f64 {
-    10_000.0
-}
+/// transformers' default rotary base when the config names none.
+const DEFAULT_THETA: f64 = 10_000.0;
 
 fn default_max_pos() -> usize {
     2048
@@ -124,6 +134,16 @@ impl ModelConfig {
             Some(other) => return Err(Error::UnsupportedArchitecture(other.to_owned())),
             None => return Err(Error::UnsupportedArchitecture("<none>".to_owned())),
         };
+        for params in [&hf.rope_parameters, &hf.rope_scaling].into_iter().flatten() {
+            let kind = params.rope_type.as_ref().or(params.kind.as_ref());
+            if let Some(kind) = kind.filter(|k| k.as_str() != "default") {
+                return Err(Error::Config(format!(
+                    "rotary scaling {kind:?} is not implemented (only the default rotary embedding)"
+                )));
+            }
+        }
+        let rope_theta =
+            hf.rope_theta.or_else(|| hf.rope_parameters.as_ref().and_then(|p| p.rope_theta)).unwrap_or(DEFAULT_THETA);
         let config = Self {
             architecture,
             vocab_size: hf.vocab_size,
@@ -134,7 +154,7 @@ impl ModelConfig {
             num_key_value_heads: hf.num_key_value_heads.unwrap_or(hf.num_attention_heads),
             head_dim: hf.head_dim.unwrap_or(hf.hidden_size / hf.num_attention_heads.max(1)),
             rms_norm_eps: hf.rms_norm_eps,
-            rope_theta: hf.rope_theta,
+            rope_theta,
             max_position_embeddings: hf.max_position_embeddings,
             tie_word_embeddings: hf.tie_word_embeddings,
             attention_bias: hf.attention_bias.unwrap_or(architecture == Architecture::Qwen2),
