@@ -30,7 +30,7 @@ fn sync(t: Tensor<3>) {
 
 /// Tokens/s of `DECODE_STEPS` cached decoding steps after a `context`-token prefill.
 fn decode(model: &Model, config: &ModelConfig, batch: usize, context: usize, device: &Device) -> f64 {
-    let mut cache = KvCache::new(config.num_hidden_layers);
+    let mut cache = KvCache::with_capacity(config.num_hidden_layers, context + DECODE_STEPS);
     let positions: Vec<Vec<usize>> = vec![(0..context).collect(); batch];
     let rope = Rope::new(&positions, config.head_dim, config.rope_theta, device);
     let mut valid = vec![vec![true; context]; batch];
@@ -70,17 +70,18 @@ fn train(model: &Model, config: &ModelConfig, batch: usize, seq: usize, device: 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
     let device = Device::flex();
-    let (config, model, name) = match args.first() {
+    let open = |device: &Device| match args.first() {
         Some(path) => {
-            let loaded = load(&PathBuf::from(path), &device).expect("model loads");
+            let loaded = load(&PathBuf::from(path), device).expect("model loads");
             (loaded.config, loaded.model, path.clone())
         }
         None => {
             let config = ModelConfig::tiny(32_000, 256, 4);
-            let model = config.init(&device);
+            let model = config.init(device);
             (config, model, "random-10M".to_owned())
         }
     };
+    let (config, model, name) = open(&device);
     let stages: Vec<String> = if args.len() > 1 {
         args[1..].to_vec()
     } else {
@@ -95,8 +96,9 @@ fn main() {
         let tps = match kind {
             "decode" => decode(&model, &config, batch, len, &device),
             "train" => {
+                // Parameters created on an autodiff device are tracked.
                 let ad = device.clone().autodiff();
-                let model = model.clone().fork(&ad);
+                let (_, model, _) = open(&ad);
                 train(&model, &config, batch, len, &ad)
             }
             other => panic!("unknown stage {other}"),

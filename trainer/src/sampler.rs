@@ -279,7 +279,7 @@ pub fn generate(
     let tokens = Tensor::<2, Int>::from_data(TensorData::new(ids, [prompts.len(), longest]), &device);
     let rope = Rope::new(&positions, config.head_dim, config.rope_theta, &device);
     let mask = attention_mask(&valid, 0, longest, &device);
-    let mut cache = KvCache::new(config.num_hidden_layers);
+    let mut cache = KvCache::with_capacity(config.num_hidden_layers, longest + budget);
     let hidden = model.hidden(tokens, &rope, &mask, &mut cache);
     let [b, s, d] = hidden.dims();
     // [b, s, d] -> last position [b, 1, d]
