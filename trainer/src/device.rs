@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use burn::prelude::Device;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// The backend a run uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -35,26 +35,26 @@ impl DeviceKind {
     /// The burn device for this kind.
     ///
     /// # Errors
-    /// [`Error::DeviceNotCompiled`] naming the cargo feature to enable.
+    /// [`crate::Error::DeviceNotCompiled`] naming the cargo feature to enable.
     pub fn device(self) -> Result<Device> {
         match self {
             Self::Cpu => {
                 #[cfg(feature = "flex")]
                 return Ok(Device::flex());
                 #[cfg(not(feature = "flex"))]
-                return Err(Error::DeviceNotCompiled { device: "cpu".into(), feature: "flex" });
+                return Err(crate::error::Error::DeviceNotCompiled { device: "cpu".into(), feature: "flex" });
             }
             Self::Wgpu => {
                 #[cfg(feature = "wgpu")]
                 return Ok(Device::wgpu(burn::tensor::DeviceKind::DefaultDevice));
                 #[cfg(not(feature = "wgpu"))]
-                return Err(Error::DeviceNotCompiled { device: "wgpu".into(), feature: "wgpu" });
+                return Err(crate::error::Error::DeviceNotCompiled { device: "wgpu".into(), feature: "wgpu" });
             }
             Self::Cuda => {
                 #[cfg(feature = "cuda")]
                 return Ok(Device::cuda(0));
                 #[cfg(not(feature = "cuda"))]
-                return Err(Error::DeviceNotCompiled { device: "cuda".into(), feature: "cuda" });
+                return Err(crate::error::Error::DeviceNotCompiled { device: "cuda".into(), feature: "cuda" });
             }
         }
     }
