@@ -1,0 +1,112 @@
+//! Generation and training throughput of the burn decoder on the CPU (burn-flex).
+//!
+//! `cargo bench -p cir-trainer --bench 1-model -- MODEL [STAGE...]` where MODEL is a Hugging
+//! Face directory or a GGUF file and STAGE is one of `decode:BATCH:CONTEXT` (tokens/s of
+//! KV-cached decoding after a CONTEXT-token prefill; the prefill is not timed) and
+//! `train:BATCH:SEQ` (tokens/s of one forward + backward of the next-token loss).
+//! Without arguments it runs a random ~10M-parameter model. Prints one JSON line per stage;
+//! `trainer/scripts/bench.sh` runs it beside PyTorch on the same weights.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use burn::prelude::*;
+use burn::tensor::TensorData;
+use burn::tensor::activation::log_softmax;
+use cir_trainer::{KvCache, Model, ModelConfig, Rope, attention_mask, load};
+
+/// Tokens decoded per decode measurement.
+const DECODE_STEPS: usize = 32;
+
+fn ids(batch: usize, len: usize, vocab: usize, device: &Device) -> Tensor<2, Int> {
+    let data: Vec<i64> = (0..batch * len).map(|i| ((i * 7919 + 13) % vocab) as i64).collect();
+    Tensor::from_data(TensorData::new(data, [batch, len]), device)
+}
+
+fn sync(t: Tensor<3>) {
+    // Reading a value back forces the lazy work to finish.
+    let _ = t.slice([0..1, 0..1, 0..1]).into_data();
+}
+
+/// Tokens/s of `DECODE_STEPS` cached decoding steps after a `context`-token prefill.
+fn decode(model: &Model, config: &ModelConfig, batch: usize, context: usize, device: &Device) -> f64 {
+    let mut cache = KvCache::with_capacity(config.num_hidden_layers, context + DECODE_STEPS);
+    let positions: Vec<Vec<usize>> = vec![(0..context).collect(); batch];
+    let rope = Rope::new(&positions, config.head_dim, config.rope_theta, device);
+    let mut valid = vec![vec![true; context]; batch];
+    let mask = attention_mask(&valid, 0, context, device);
+    sync(model.hidden(ids(batch, context, config.vocab_size, device), &rope, &mask, &mut cache));
+    let start = Instant::now();
+    for step in 0..DECODE_STEPS {
+        for v in &mut valid {
+            v.push(true);
+        }
+        let pos = vec![vec![context + step]; batch];
+        let rope = Rope::new(&pos, config.head_dim, config.rope_theta, device);
+        let mask = attention_mask(&valid, context + step, 1, device);
+        let h = model.hidden(ids(batch, 1, config.vocab_size, device), &rope, &mask, &mut cache);
+        // The LM head and the read-back are part of each generated token's cost.
+        let _ = model.logits(h).into_data();
+    }
+    (batch * DECODE_STEPS) as f64 / start.elapsed().as_secs_f64()
+}
+
+/// Tokens/s of one forward + backward of the mean next-token loss.
+fn train(model: &Model, config: &ModelConfig, batch: usize, seq: usize, device: &Device) -> f64 {
+    let tokens = ids(batch, seq + 1, config.vocab_size, device);
+    let input = tokens.clone().slice([0..batch, 0..seq]);
+    let target = tokens.slice([0..batch, 1..seq + 1]);
+    let start = Instant::now();
+    let logits = model.forward(input, config);
+    let logp = log_softmax(logits, 2);
+    // [b, seq, vocab] gathered at the targets -> [b, seq, 1]
+    let picked = logp.gather(2, target.unsqueeze_dim(2));
+    let loss = picked.mean().neg();
+    let grads = loss.backward();
+    let _ = model.embed_tokens.weight.grad(&grads).map(|g| g.into_data());
+    (batch * seq) as f64 / start.elapsed().as_secs_f64()
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let device = Device::flex();
+    let open = |device: &Device| match args.first() {
+        Some(path) => {
+            let loaded = load(&PathBuf::from(path), device).expect("model loads");
+            (loaded.config, loaded.model, path.clone())
+        }
+        None => {
+            let config = ModelConfig::tiny(32_000, 256, 4);
+            let model = config.init(device);
+            (config, model, "random-10M".to_owned())
+        }
+    };
+    let (config, model, name) = open(&device);
+    let stages: Vec<String> = if args.len() > 1 {
+        args[1..].to_vec()
+    } else {
+        ["decode:1:128", "decode:8:128", "decode:1:2048", "train:8:256"].map(String::from).to_vec()
+    };
+    for stage in stages {
+        let parts: Vec<&str> = stage.split(':').collect();
+        let (kind, batch, len) = match parts.as_slice() {
+            [k, b, l] => (*k, b.parse().expect("batch"), l.parse().expect("length")),
+            _ => panic!("stage {stage:?}: expected decode:B:L or train:B:L"),
+        };
+        let tps = match kind {
+            "decode" => decode(&model, &config, batch, len, &device),
+            "train" => {
+                // Parameters created on an autodiff device are tracked.
+                let ad = device.clone().autodiff();
+                let (_, model, _) = open(&ad);
+                train(&model, &config, batch, len, &ad)
+            }
+            other => panic!("unknown stage {other}"),
+        };
+        println!(
+            "{}",
+            serde_json::json!({"impl": "burn-flex", "model": name, "stage": kind, "batch": batch,
+                               "length": len, "tokens_per_s": (tps * 10.0).round() / 10.0})
+        );
+    }
+}

@@ -1,0 +1,113 @@
+//! `cir-train`: command-line entry point. Parses flags, picks the device once, calls the
+//! library. Exit codes: 0 success, 1 any error (printed with its cause chain).
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use cir_trainer::{CompletionServer, DeviceKind, SamplingParams, generate, load};
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "cir-train", about = "The cir policy model: generate, serve, train")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Command,
+}
+
+#[derive(Args)]
+struct ModelArgs {
+    /// A Hugging Face directory (config.json, safetensors, tokenizer.json) or a .gguf file.
+    #[arg(long)]
+    model: PathBuf,
+    /// Backend: cpu (burn-flex), wgpu or cuda (each needs its cargo feature).
+    #[arg(long, default_value = "cpu")]
+    device: DeviceKind,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Generates a continuation of a prompt and prints it with timing.
+    Generate {
+        #[command(flatten)]
+        model: ModelArgs,
+        /// The prompt text.
+        #[arg(long)]
+        prompt: String,
+        /// Most new tokens.
+        #[arg(long, default_value_t = 64)]
+        max_tokens: usize,
+        /// Temperature (0: greedy).
+        #[arg(long, default_value_t = 0.0)]
+        temperature: f32,
+        /// Nucleus sampling threshold.
+        #[arg(long, default_value_t = 1.0)]
+        top_p: f32,
+        /// Top-k cut-off (0: off).
+        #[arg(long, default_value_t = 0)]
+        top_k: usize,
+        /// Random seed.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// How many samples of the prompt to generate as one batch.
+        #[arg(long, default_value_t = 1)]
+        n: usize,
+    },
+    /// Serves the model as an OpenAI-compatible /v1/completions endpoint.
+    Serve {
+        #[command(flatten)]
+        model: ModelArgs,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8000")]
+        addr: String,
+    },
+}
+
+fn main() -> std::process::ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.cmd {
+        Command::Generate { model, prompt, max_tokens, temperature, top_p, top_k, seed, n } => {
+            let device = model.device.device()?;
+            let loaded = load(&model.model, &device).with_context(|| format!("loading {}", model.model.display()))?;
+            let tok = loaded.tokenizer.as_ref().context("the model has no tokenizer")?;
+            let ids = tok.encode(&prompt)?;
+            let params = SamplingParams {
+                temperature,
+                top_p,
+                top_k,
+                max_new_tokens: max_tokens,
+                seed,
+                ..SamplingParams::default()
+            };
+            let start = std::time::Instant::now();
+            let outs = generate(&loaded.model, &loaded.config, Some(tok), &vec![ids; n.max(1)], &params)?;
+            let secs = start.elapsed().as_secs_f64();
+            let total: usize = outs.iter().map(|o| o.tokens.len()).sum();
+            let mut stdout = std::io::stdout().lock();
+            for out in &outs {
+                writeln!(stdout, "{}{}", prompt, tok.decode(&out.tokens)?)?;
+                writeln!(stdout, "-- {} tokens, finish: {:?}", out.tokens.len(), out.finish)?;
+            }
+            writeln!(stdout, "-- {total} tokens in {secs:.2} s ({:.1} tokens/s)", total as f64 / secs)?;
+            Ok(())
+        }
+        Command::Serve { model, addr } => {
+            let device = model.device.device()?;
+            let loaded = load(&model.model, &device).with_context(|| format!("loading {}", model.model.display()))?;
+            let name = model.model.file_name().map_or_else(|| "model".to_owned(), |n| n.to_string_lossy().into_owned());
+            let server = CompletionServer::bind(&addr, loaded, name)?;
+            eprintln!("serving on http://{addr}/v1/completions");
+            server.run();
+            Ok(())
+        }
+    }
+}

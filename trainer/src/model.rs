@@ -1,0 +1,549 @@
+//! The Qwen2 / Llama decoder, as Hugging Face transformers defines it.
+//!
+//! Each layer is written as Config → `init` → Module → `forward`. Weights come either from
+//! random initialisation (`init`) or from a [`WeightSource`] (`load`), a safetensors checkpoint
+//! or a GGUF file, under the Hugging Face names (`model.layers.0.self_attn.q_proj.weight`).
+//! Linear weights are kept as burn stores them, `[d_in, d_out]`; the loaders transpose
+//! Hugging Face's `[d_out, d_in]` one tensor at a time.
+
+use burn::module::{Module, Param};
+use burn::nn::{Embedding, EmbeddingConfig, Linear, LinearConfig, RmsNorm, RmsNormConfig};
+use burn::prelude::*;
+use burn::tensor::TensorData;
+use burn::tensor::activation::{silu, softmax};
+
+use crate::config::ModelConfig;
+use crate::error::{Error, Result};
+
+/// Where [`Model::load`] takes its weights from, by Hugging Face name.
+pub trait WeightSource {
+    /// The tensor `name` as f32 in row-major order with Hugging Face's shape, which must be
+    /// `shape`; `Ok(None)` when the checkpoint does not have it.
+    ///
+    /// # Errors
+    /// [`Error::ShapeMismatch`], [`Error::UnsupportedDtype`] or a read error.
+    fn take(&mut self, name: &str, shape: &[usize]) -> Result<Option<Vec<f32>>>;
+}
+
+fn required(source: &mut dyn WeightSource, name: &str, shape: &[usize]) -> Result<Vec<f32>> {
+    source.take(name, shape)?.ok_or_else(|| Error::MissingTensor(name.to_owned()))
+}
+
+/// Transposes a row-major `[rows, cols]` matrix.
+pub(crate) fn transpose(data: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    let mut out = vec![0.0; data.len()];
+    for r in 0..rows {
+        for c in 0..cols {
+            out[c * rows + r] = data[r * cols + c];
+        }
+    }
+    out
+}
+
+fn load_linear(
+    source: &mut dyn WeightSource,
+    prefix: &str,
+    d_in: usize,
+    d_out: usize,
+    bias: bool,
+    device: &Device,
+) -> Result<Linear> {
+    let w = required(source, &format!("{prefix}.weight"), &[d_out, d_in])?;
+    // [d_out, d_in] (Hugging Face) -> [d_in, d_out] (burn).
+    let w = transpose(&w, d_out, d_in);
+    let weight = Tensor::<2>::from_data(TensorData::new(w, [d_in, d_out]), device);
+    let bias = if bias {
+        let b = required(source, &format!("{prefix}.bias"), &[d_out])?;
+        Some(Param::from_tensor(Tensor::<1>::from_data(TensorData::new(b, [d_out]), device)))
+    } else {
+        None
+    };
+    Ok(Linear { weight: Param::from_tensor(weight), bias })
+}
+
+fn load_norm(source: &mut dyn WeightSource, name: &str, d: usize, eps: f64, device: &Device) -> Result<RmsNorm> {
+    let g = required(source, name, &[d])?;
+    Ok(RmsNorm { gamma: Param::from_tensor(Tensor::<1>::from_data(TensorData::new(g, [d]), device)), epsilon: eps })
+}
+
+/// Rotary-embedding tables for one forward call: `cos` and `sin` of every (row, position).
+#[derive(Debug, Clone)]
+pub struct Rope {
+    /// `[batch, 1, seq, head_dim]`
+    cos: Tensor<4>,
+    /// `[batch, 1, seq, head_dim]`
+    sin: Tensor<4>,
+}
+
+impl Rope {
+    /// Builds the tables for the given positions (one row of `seq` positions per batch row),
+    /// the way Hugging Face's default rotary embedding computes them (f32,
+    /// `inv_freq = 1 / theta^(2i/d)`, the two halves repeated).
+    ///
+    /// # Shapes
+    /// - positions: `batch` rows of `seq` positions each
+    pub fn new(positions: &[Vec<usize>], head_dim: usize, theta: f64, device: &Device) -> Self {
+        let batch = positions.len();
+        let seq = positions.first().map_or(0, Vec::len);
+        let half = head_dim / 2;
+        let inv_freq: Vec<f32> =
+            (0..half).map(|i| 1.0 / (theta as f32).powf((2 * i) as f32 / head_dim as f32)).collect();
+        let mut cos = Vec::with_capacity(batch * seq * head_dim);
+        let mut sin = Vec::with_capacity(batch * seq * head_dim);
+        for row in positions {
+            for &p in row {
+                for _half in 0..2 {
+                    for f in &inv_freq {
+                        let angle = p as f32 * f;
+                        cos.push(angle.cos());
+                        sin.push(angle.sin());
+                    }
+                }
+            }
+        }
+        let shape = [batch, 1, seq, head_dim];
+        Self {
+            cos: Tensor::from_data(TensorData::new(cos, shape), device),
+            sin: Tensor::from_data(TensorData::new(sin, shape), device),
+        }
+    }
+
+    /// Rotates `x` by its positions (`x * cos + rotate_half(x) * sin`).
+    ///
+    /// # Shapes
+    /// - x: `[batch, heads, seq, head_dim]`
+    /// - output: `[batch, heads, seq, head_dim]`
+    fn apply(&self, x: Tensor<4>) -> Tensor<4> {
+        let [_, _, _, d] = x.dims();
+        let x1 = x.clone().narrow(3, 0, d / 2);
+        let x2 = x.clone().narrow(3, d / 2, d / 2);
+        let rotated = Tensor::cat(vec![x2.neg(), x1], 3);
+        x * self.cos.clone() + rotated * self.sin.clone()
+    }
+}
+
+/// The keys and values one attention layer has seen so far, in a buffer with room to grow:
+/// appending writes in place (no copy of the past), so a generated token costs the same work
+/// at any position apart from attention itself.
+#[derive(Debug, Clone, Default)]
+pub struct LayerCache {
+    /// `[batch, kv_heads, capacity, head_dim]`; positions `0..len` are filled.
+    k: Option<Tensor<4>>,
+    /// `[batch, kv_heads, capacity, head_dim]`
+    v: Option<Tensor<4>>,
+    /// Positions filled.
+    len: usize,
+    /// Positions to allocate at the first append; 0: exactly what arrives, then doubling.
+    reserve: usize,
+}
+
+impl LayerCache {
+    /// Appends `k`/`v` and returns everything cached so far.
+    ///
+    /// # Shapes
+    /// - k, v: `[batch, kv_heads, seq, head_dim]`
+    /// - output: two `[batch, kv_heads, len + seq, head_dim]`
+    fn append(&mut self, k: Tensor<4>, v: Tensor<4>) -> (Tensor<4>, Tensor<4>) {
+        let [b, kv, s, hd] = k.dims();
+        let end = self.len + s;
+        let (kb, vb) = match (self.k.take(), self.v.take()) {
+            (Some(kb), Some(vb)) if end <= kb.dims()[2] => {
+                // In place: `take` left the buffers uniquely owned.
+                let range = [0..b, 0..kv, self.len..end, 0..hd];
+                (kb.slice_assign(range.clone(), k), vb.slice_assign(range, v))
+            }
+            (None, None) if self.reserve <= end => (k, v),
+            (old_k, old_v) => {
+                // Grow to the reservation, or double: amortised O(1) copies per token.
+                let capacity = old_k.as_ref().map_or(0, |t| t.dims()[2]);
+                let new_cap = end.max(self.reserve).max(2 * capacity);
+                let device = k.device();
+                let len = self.len;
+                let grow = |old: Option<Tensor<4>>, new: Tensor<4>| {
+                    let mut fresh = Tensor::<4>::zeros([b, kv, new_cap, hd], &device);
+                    if let Some(old) = old.filter(|_| len > 0) {
+                        let filled = old.slice([0..b, 0..kv, 0..len, 0..hd]);
+                        fresh = fresh.slice_assign([0..b, 0..kv, 0..len, 0..hd], filled);
+                    }
+                    fresh.slice_assign([0..b, 0..kv, len..end, 0..hd], new)
+                };
+                (grow(old_k, k), grow(old_v, v))
+            }
+        };
+        self.len = end;
+        let view_k = kb.clone().slice([0..b, 0..kv, 0..end, 0..hd]);
+        let view_v = vb.clone().slice([0..b, 0..kv, 0..end, 0..hd]);
+        self.k = Some(kb);
+        self.v = Some(vb);
+        (view_k, view_v)
+    }
+}
+
+/// A per-layer key/value cache: what makes each generated token cost one position's work.
+#[derive(Debug, Clone, Default)]
+pub struct KvCache {
+    layers: Vec<LayerCache>,
+}
+
+impl KvCache {
+    /// An empty cache for `layers` decoder layers.
+    pub fn new(layers: usize) -> Self {
+        Self::with_capacity(layers, 0)
+    }
+
+    /// An empty cache that allocates room for `positions` positions (prompt + new tokens) at
+    /// the first append, so that generation never regrows it.
+    pub fn with_capacity(layers: usize, positions: usize) -> Self {
+        let layer = LayerCache { reserve: positions, ..LayerCache::default() };
+        Self { layers: vec![layer; layers] }
+    }
+
+    /// Number of positions cached (0 when empty).
+    pub fn len(&self) -> usize {
+        self.layers.first().map_or(0, |l| l.len)
+    }
+
+    /// Whether nothing is cached yet.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Keeps only the batch rows in `rows` (in that order), for when some sequences finish.
+    pub fn select_rows(&mut self, rows: &[usize], device: &Device) {
+        let index = Tensor::<1, Int>::from_data(
+            TensorData::new(rows.iter().map(|&r| r as i64).collect(), [rows.len()]),
+            device,
+        );
+        for layer in &mut self.layers {
+            layer.k = layer.k.take().map(|k| k.select(0, index.clone()));
+            layer.v = layer.v.take().map(|v| v.select(0, index.clone()));
+        }
+    }
+}
+
+/// Configuration of [`Attention`].
+#[derive(Debug, Clone)]
+pub struct AttentionConfig {
+    /// Model width.
+    pub d_model: usize,
+    /// Query heads.
+    pub n_heads: usize,
+    /// Key/value heads; divides `n_heads`.
+    pub n_kv_heads: usize,
+    /// Width of one head.
+    pub head_dim: usize,
+    /// Biases on q/k/v (Qwen2).
+    pub bias: bool,
+}
+
+impl AttentionConfig {
+    /// Random initialisation.
+    pub fn init(&self, device: &Device) -> Attention {
+        let lin = |i, o, b| LinearConfig::new(i, o).with_bias(b).init(device);
+        let (d, h, kv, hd) = (self.d_model, self.n_heads, self.n_kv_heads, self.head_dim);
+        Attention {
+            q_proj: lin(d, h * hd, self.bias),
+            k_proj: lin(d, kv * hd, self.bias),
+            v_proj: lin(d, kv * hd, self.bias),
+            o_proj: lin(h * hd, d, false),
+            n_heads: h,
+            n_kv_heads: kv,
+            head_dim: hd,
+        }
+    }
+
+    fn load(&self, source: &mut dyn WeightSource, prefix: &str, device: &Device) -> Result<Attention> {
+        let (d, h, kv, hd) = (self.d_model, self.n_heads, self.n_kv_heads, self.head_dim);
+        Ok(Attention {
+            q_proj: load_linear(source, &format!("{prefix}.q_proj"), d, h * hd, self.bias, device)?,
+            k_proj: load_linear(source, &format!("{prefix}.k_proj"), d, kv * hd, self.bias, device)?,
+            v_proj: load_linear(source, &format!("{prefix}.v_proj"), d, kv * hd, self.bias, device)?,
+            o_proj: load_linear(source, &format!("{prefix}.o_proj"), h * hd, d, false, device)?,
+            n_heads: h,
+            n_kv_heads: kv,
+            head_dim: hd,
+        })
+    }
+}
+
+/// Grouped-query self-attention with rotary embeddings.
+#[derive(Module, Debug)]
+pub struct Attention {
+    /// Query projection.
+    pub q_proj: Linear,
+    /// Key projection.
+    pub k_proj: Linear,
+    /// Value projection.
+    pub v_proj: Linear,
+    /// Output projection.
+    pub o_proj: Linear,
+    n_heads: usize,
+    n_kv_heads: usize,
+    head_dim: usize,
+}
+
+impl Attention {
+    /// Attends from the new positions to everything cached plus themselves, appending the new
+    /// keys and values to `cache`.
+    ///
+    /// # Shapes
+    /// - x: `[batch, seq, d_model]`
+    /// - mask: `[batch, 1, seq, cache_len + seq]`, additive (0 or a large negative)
+    /// - output: `[batch, seq, d_model]`
+    fn forward(&self, x: Tensor<3>, rope: &Rope, mask: &Tensor<4>, cache: &mut LayerCache) -> Tensor<3> {
+        let [b, s, _] = x.dims();
+        let (h, kv, hd) = (self.n_heads, self.n_kv_heads, self.head_dim);
+        let groups = h / kv;
+        // [b, s, h*hd] -> [b, s, h, hd] -> [b, h, s, hd]
+        let q = self.q_proj.forward(x.clone()).reshape([b, s, h, hd]).swap_dims(1, 2);
+        // [b, s, kv*hd] -> [b, s, kv, hd] -> [b, kv, s, hd]
+        let k = self.k_proj.forward(x.clone()).reshape([b, s, kv, hd]).swap_dims(1, 2);
+        let v = self.v_proj.forward(x).reshape([b, s, kv, hd]).swap_dims(1, 2);
+        let q = rope.apply(q);
+        let k = rope.apply(k);
+        let (k, v) = cache.append(k, v);
+        let total = k.dims()[2];
+        // Query head i uses kv head i / groups: group the query heads under their kv head
+        // instead of repeating the keys. [b, h, s, hd] -> [b, kv, groups*s, hd]
+        let q = q.reshape([b, kv, groups * s, hd]);
+        let scores = q.matmul(k.swap_dims(2, 3)) * (1.0 / (hd as f64).sqrt());
+        // [b, kv, groups*s, total] -> [b, kv, groups, s, total]
+        let scores = scores.reshape([b, kv, groups, s, total]) + mask.clone().unsqueeze_dim::<5>(2);
+        // [b, kv, groups, s, total] -> [b, kv, groups*s, total]
+        let probs = softmax(scores, 4).reshape([b, kv, groups * s, total]);
+        // [b, kv, groups*s, hd] -> [b, h, s, hd] -> [b, s, h, hd] -> [b, s, h*hd]
+        let out = probs.matmul(v).reshape([b, h, s, hd]).swap_dims(1, 2).reshape([b, s, h * hd]);
+        self.o_proj.forward(out)
+    }
+}
+
+/// Configuration of [`Mlp`].
+#[derive(Debug, Clone)]
+pub struct MlpConfig {
+    /// Model width.
+    pub d_model: usize,
+    /// Hidden width.
+    pub d_ff: usize,
+}
+
+impl MlpConfig {
+    /// Random initialisation.
+    pub fn init(&self, device: &Device) -> Mlp {
+        let lin = |i, o| LinearConfig::new(i, o).with_bias(false).init(device);
+        Mlp {
+            gate_proj: lin(self.d_model, self.d_ff),
+            up_proj: lin(self.d_model, self.d_ff),
+            down_proj: lin(self.d_ff, self.d_model),
+        }
+    }
+
+    fn load(&self, source: &mut dyn WeightSource, prefix: &str, device: &Device) -> Result<Mlp> {
+        let (d, f) = (self.d_model, self.d_ff);
+        Ok(Mlp {
+            gate_proj: load_linear(source, &format!("{prefix}.gate_proj"), d, f, false, device)?,
+            up_proj: load_linear(source, &format!("{prefix}.up_proj"), d, f, false, device)?,
+            down_proj: load_linear(source, &format!("{prefix}.down_proj"), f, d, false, device)?,
+        })
+    }
+}
+
+/// The SwiGLU feed-forward block: `down(silu(gate(x)) * up(x))`.
+#[derive(Module, Debug)]
+pub struct Mlp {
+    /// Gate projection.
+    pub gate_proj: Linear,
+    /// Up projection.
+    pub up_proj: Linear,
+    /// Down projection.
+    pub down_proj: Linear,
+}
+
+impl Mlp {
+    /// # Shapes
+    /// - x: `[batch, seq, d_model]`
+    /// - output: `[batch, seq, d_model]`
+    fn forward(&self, x: Tensor<3>) -> Tensor<3> {
+        let gate = silu(self.gate_proj.forward(x.clone()));
+        self.down_proj.forward(gate * self.up_proj.forward(x))
+    }
+}
+
+/// One pre-norm decoder layer.
+#[derive(Module, Debug)]
+pub struct DecoderLayer {
+    /// Norm before attention.
+    pub input_layernorm: RmsNorm,
+    /// Self-attention.
+    pub self_attn: Attention,
+    /// Norm before the MLP.
+    pub post_attention_layernorm: RmsNorm,
+    /// Feed-forward block.
+    pub mlp: Mlp,
+}
+
+impl DecoderLayer {
+    /// # Shapes
+    /// - x: `[batch, seq, d_model]`
+    /// - output: `[batch, seq, d_model]`
+    fn forward(&self, x: Tensor<3>, rope: &Rope, mask: &Tensor<4>, cache: &mut LayerCache) -> Tensor<3> {
+        let h = x.clone() + self.self_attn.forward(self.input_layernorm.forward(x), rope, mask, cache);
+        h.clone() + self.mlp.forward(self.post_attention_layernorm.forward(h))
+    }
+}
+
+/// The causal language model: embedding, decoder layers, final norm, LM head.
+#[derive(Module, Debug)]
+pub struct Model {
+    /// Token embedding `[vocab, d_model]`.
+    pub embed_tokens: Embedding,
+    /// Decoder layers.
+    pub layers: Vec<DecoderLayer>,
+    /// Final norm.
+    pub norm: RmsNorm,
+    /// Untied LM head (`None`: the embedding is reused).
+    pub lm_head: Option<Linear>,
+}
+
+impl ModelConfig {
+    fn attention(&self) -> AttentionConfig {
+        AttentionConfig {
+            d_model: self.hidden_size,
+            n_heads: self.num_attention_heads,
+            n_kv_heads: self.num_key_value_heads,
+            head_dim: self.head_dim,
+            bias: self.attention_bias,
+        }
+    }
+
+    fn mlp(&self) -> MlpConfig {
+        MlpConfig { d_model: self.hidden_size, d_ff: self.intermediate_size }
+    }
+
+    /// A randomly initialised model of this shape.
+    pub fn init(&self, device: &Device) -> Model {
+        let norm = || RmsNormConfig::new(self.hidden_size).with_epsilon(self.rms_norm_eps).init(device);
+        Model {
+            embed_tokens: EmbeddingConfig::new(self.vocab_size, self.hidden_size).init(device),
+            layers: (0..self.num_hidden_layers)
+                .map(|_| DecoderLayer {
+                    input_layernorm: norm(),
+                    self_attn: self.attention().init(device),
+                    post_attention_layernorm: norm(),
+                    mlp: self.mlp().init(device),
+                })
+                .collect(),
+            norm: norm(),
+            lm_head: (!self.tie_word_embeddings)
+                .then(|| LinearConfig::new(self.hidden_size, self.vocab_size).with_bias(false).init(device)),
+        }
+    }
+
+    /// Loads the weights from `source`, one tensor at a time (peak memory: the model plus one
+    /// tensor).
+    ///
+    /// # Errors
+    /// [`Error::MissingTensor`] or [`Error::ShapeMismatch`] naming the offending tensor, or the
+    /// source's read error.
+    pub fn load(&self, source: &mut dyn WeightSource, device: &Device) -> Result<Model> {
+        self.validate()?;
+        let (v, d, eps) = (self.vocab_size, self.hidden_size, self.rms_norm_eps);
+        let emb = required(source, "model.embed_tokens.weight", &[v, d])?;
+        let embed_tokens =
+            Embedding { weight: Param::from_tensor(Tensor::from_data(TensorData::new(emb, [v, d]), device)) };
+        let mut layers = Vec::with_capacity(self.num_hidden_layers);
+        for i in 0..self.num_hidden_layers {
+            let p = format!("model.layers.{i}");
+            layers.push(DecoderLayer {
+                input_layernorm: load_norm(source, &format!("{p}.input_layernorm.weight"), d, eps, device)?,
+                self_attn: self.attention().load(source, &format!("{p}.self_attn"), device)?,
+                post_attention_layernorm: load_norm(
+                    source,
+                    &format!("{p}.post_attention_layernorm.weight"),
+                    d,
+                    eps,
+                    device,
+                )?,
+                mlp: self.mlp().load(source, &format!("{p}.mlp"), device)?,
+            });
+        }
+        let norm = load_norm(source, "model.norm.weight", d, eps, device)?;
+        let lm_head =
+            if self.tie_word_embeddings { None } else { Some(load_linear(source, "lm_head", d, v, false, device)?) };
+        Ok(Model { embed_tokens, layers, norm, lm_head })
+    }
+}
+
+/// The additive attention mask for `seq` new positions after `past` cached ones: causal, and
+/// blocking the key positions where `valid[row][key]` is false (left padding).
+///
+/// # Shapes
+/// - valid: `batch` rows of `past + seq` flags
+/// - output: `[batch, 1, seq, past + seq]`
+pub fn attention_mask(valid: &[Vec<bool>], past: usize, seq: usize, device: &Device) -> Tensor<4> {
+    // Large but finite: a row whose keys are all masked (a padding query) stays finite.
+    const BLOCKED: f32 = -1e9;
+    let total = past + seq;
+    let mut data = Vec::with_capacity(valid.len() * seq * total);
+    for row in valid {
+        for q in 0..seq {
+            for key in 0..total {
+                let ok = key <= past + q && row.get(key).copied().unwrap_or(false);
+                data.push(if ok { 0.0 } else { BLOCKED });
+            }
+        }
+    }
+    Tensor::from_data(TensorData::new(data, [valid.len(), 1, seq, total]), device)
+}
+
+impl Model {
+    /// Runs the decoder over new tokens and returns the final hidden states (before the LM
+    /// head), appending to `cache`.
+    ///
+    /// # Shapes
+    /// - tokens: `[batch, seq]`
+    /// - mask: `[batch, 1, seq, cache_len + seq]` (see [`attention_mask`])
+    /// - output: `[batch, seq, d_model]`
+    pub fn hidden(&self, tokens: Tensor<2, Int>, rope: &Rope, mask: &Tensor<4>, cache: &mut KvCache) -> Tensor<3> {
+        if cache.layers.len() != self.layers.len() {
+            *cache = KvCache::new(self.layers.len());
+        }
+        let mut x = self.embed_tokens.forward(tokens);
+        for (layer, c) in self.layers.iter().zip(cache.layers.iter_mut()) {
+            x = layer.forward(x, rope, mask, c);
+        }
+        self.norm.forward(x)
+    }
+
+    /// The LM head: hidden states to logits.
+    ///
+    /// # Shapes
+    /// - hidden: `[batch, seq, d_model]`
+    /// - output: `[batch, seq, vocab]`
+    pub fn logits(&self, hidden: Tensor<3>) -> Tensor<3> {
+        match &self.lm_head {
+            Some(head) => head.forward(hidden),
+            None => {
+                let [b, s, d] = hidden.dims();
+                // [b, s, d] -> [b*s, d] @ [d, vocab] -> [b, s, vocab]
+                let w = self.embed_tokens.weight.val();
+                let vocab = w.dims()[0];
+                hidden.reshape([b * s, d]).matmul(w.transpose()).reshape([b, s, vocab])
+            }
+        }
+    }
+
+    /// Full-sequence logits with no padding and no cache: the training / scoring forward.
+    ///
+    /// # Shapes
+    /// - tokens: `[batch, seq]`
+    /// - output: `[batch, seq, vocab]`
+    pub fn forward(&self, tokens: Tensor<2, Int>, config: &ModelConfig) -> Tensor<3> {
+        let [b, s] = tokens.dims();
+        let device = tokens.device();
+        let positions = vec![(0..s).collect::<Vec<_>>(); b];
+        let rope = Rope::new(&positions, config.head_dim, config.rope_theta, &device);
+        let mask = attention_mask(&vec![vec![true; s]; b], 0, s, &device);
+        let mut cache = KvCache::new(self.layers.len());
+        self.logits(self.hidden(tokens, &rope, &mask, &mut cache))
+    }
+}

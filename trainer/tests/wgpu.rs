@@ -1,0 +1,45 @@
+//! The GPU code path through wgpu (in CI: Mesa's lavapipe, a software Vulkan driver).
+//! Built only with `--features wgpu`; skipped with a message when no Vulkan driver is
+//! installed (`apt-get install mesa-vulkan-drivers`).
+#![cfg(feature = "wgpu")]
+
+use std::path::Path;
+
+use burn::prelude::*;
+use burn::tensor::TensorData;
+use cir_trainer::{DeviceKind, SamplingParams, generate, load_hf_dir};
+
+/// GPU reductions run in another order than the CPU's: a looser tolerance than the 1e-4 of
+/// the CPU reference tests.
+const TOL: f32 = 1e-3;
+
+fn vulkan_driver_present() -> bool {
+    ["/usr/share/vulkan/icd.d", "/etc/vulkan/icd.d"]
+        .iter()
+        .any(|d| std::fs::read_dir(d).is_ok_and(|mut entries| entries.next().is_some()))
+}
+
+#[test]
+fn wgpu_matches_the_cpu_backend() {
+    if !vulkan_driver_present() {
+        eprintln!("skipped: no Vulkan driver (apt-get install mesa-vulkan-drivers)");
+        return;
+    }
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/qwen2-tiny");
+    let cpu = DeviceKind::Cpu.device().expect("cpu");
+    let gpu = DeviceKind::Wgpu.device().expect("wgpu compiled in");
+    let (config, cpu_model) = load_hf_dir(&dir, &cpu).expect("loads on cpu");
+    let (_, gpu_model) = load_hf_dir(&dir, &gpu).expect("loads on wgpu");
+    let prompt: Vec<i64> = vec![1, 5, 9, 200, 17];
+    let run = |model: &cir_trainer::Model, device: &Device| {
+        let tokens = Tensor::<2, Int>::from_data(TensorData::new(prompt.clone(), [1, prompt.len()]), device);
+        model.forward(tokens, &config).try_into_vec_as::<f32>().expect("f32")
+    };
+    let diff =
+        run(&cpu_model, &cpu).iter().zip(run(&gpu_model, &gpu)).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+    assert!(diff <= TOL, "cpu vs wgpu max-abs logit diff {diff}");
+    let ids = vec![vec![1u32, 5, 9]];
+    let a = generate(&cpu_model, &config, None, &ids, &SamplingParams::greedy(4)).expect("cpu");
+    let b = generate(&gpu_model, &config, None, &ids, &SamplingParams::greedy(4)).expect("gpu");
+    assert_eq!(a[0].tokens, b[0].tokens);
+}
