@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Builds the viewer and tests it in a real browser: cir-web for wasm32 bound with `wasm-bindgen --target web` into
+# web/app/src/wasm/, `npm ci`, the type check and Vite build into web/app/dist/, then the Playwright test against
+# Debian's Chromium. Needs node >= 20.19, wasm-bindgen-cli 0.2.130 and /usr/bin/chromium (see the README's CI steps).
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+target="${CARGO_TARGET_DIR:-$root/target}"
+cargo build --release -p cir-web --target wasm32-unknown-unknown
+wasm-bindgen --target web --out-dir web/app/src/wasm "$target/wasm32-unknown-unknown/release/cir_web.wasm"
+cd web/app
+npm ci --no-audit --no-fund
+npm run build
+npm test
