@@ -47,7 +47,7 @@ function load(source: ToWorker, name: string) {
       setStatus(
         `${name}: ${state.rows.length} trajectories` +
           (state.errors.length ? `, ${state.errors.length} bad lines skipped` : "") +
-          (changed ? `, ${changed} verdicts changed on re-grade` : ""),
+          (changed ? `, ${changed} verdict${changed === 1 ? "" : "s"} changed on re-grade` : ""),
         "loaded",
       );
       refresh();

@@ -1,6 +1,7 @@
 // Browser test of the built viewer: serves dist/ and the fixtures on 127.0.0.1, drives Debian's Chromium through
 // playwright-core (no browser download), loads a fixture with `?src=`, and checks what a user sees. Screenshots go to
-// test-output/. Usage: node tests/browser.mjs (after `vite build`); CHROMIUM overrides /usr/bin/chromium.
+// test-output/. Usage: node tests/browser.mjs (after `vite build`); CHROMIUM overrides /usr/bin/chromium;
+// VIEWER_URL=<url printed by `cir-eval view tests/fixtures/sample.jsonl`> tests that server instead of the static one.
 import { createServer } from "node:http";
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -27,7 +28,8 @@ const server = createServer((req, res) => {
   res.writeHead(200, { "content-type": types[extname(file)] ?? "application/octet-stream" }).end(readFileSync(file));
 });
 await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
-const base = `http://127.0.0.1:${server.address().port}`;
+const start = process.env.VIEWER_URL ?? `http://127.0.0.1:${server.address().port}/?src=fixtures/sample.jsonl`;
+const shot = (name) => join(out, `${process.env.VIEWER_URL ? "view-" : ""}${name}.png`);
 
 const profile = mkdtempSync(join(tmpdir(), "cir-viewer-chromium-"));
 // A persistent context on a fresh empty directory: Playwright passes it as `--user-data-dir`.
@@ -43,11 +45,11 @@ try {
   const page = await browser.newPage();
   const pageErrors = [];
   page.on("pageerror", (e) => pageErrors.push(e.message));
-  await page.goto(`${base}/?src=fixtures/sample.jsonl`);
+  await page.goto(start);
   const status = page.locator('#status[data-phase="loaded"]');
   await status.waitFor({ timeout: 30_000 });
   const statusText = await status.textContent();
-  assert.match(statusText, /6 trajectories, 2 bad lines skipped, 1 verdicts changed on re-grade/);
+  assert.match(statusText, /6 trajectories, 2 bad lines skipped, 1 verdict changed on re-grade/);
 
   // Bad lines: each named with its line number and reason; the rest loaded.
   const errors = await page.locator("#errors li").allTextContents();
@@ -68,7 +70,7 @@ try {
   assert.match(await detail.locator("#stored-verdict").textContent(), /correct\s+equal: exact/);
   assert.match(await detail.locator("#regrade-verdict").textContent(), /correct\s+equal: identical/);
   assert.equal(await detail.locator("#mismatch").count(), 0);
-  await page.screenshot({ path: join(out, "trajectory.png") });
+  await page.screenshot({ path: shot("trajectory") });
 
   // Filter: verdict changed on re-grade leaves the one sample the placeholder grader got wrong.
   await page.locator("#f-changed").check();
@@ -78,7 +80,7 @@ try {
   assert.match(await detail.locator("#stored-verdict").textContent(), /wrong\s+different: string/);
   assert.match(await detail.locator("#regrade-verdict").textContent(), /correct\s+equal/);
   assert.match(await detail.locator("#mismatch").textContent(), /disagrees with the stored verdict/);
-  await page.screenshot({ path: join(out, "mismatch.png") });
+  await page.screenshot({ path: shot("mismatch") });
   await page.locator("#f-changed").uncheck();
 
   // Other filters and search.
@@ -101,9 +103,9 @@ try {
   assert.match(overall[0], /overall\s*3\s*6\s*50\.0%\s*100\.0% \(k=2\)/);
   assert.equal(await page.locator("#summary svg").count(), 3);
   assert.match(await page.locator("#summary svg").nth(2).textContent(), /pass@k/);
-  await page.screenshot({ path: join(out, "summary.png") });
+  await page.screenshot({ path: shot("summary") });
   assert.deepEqual(pageErrors, []);
-  console.log("browser test passed; screenshots in", out);
+  console.log(`browser test passed on ${start}; screenshots in ${out}`);
 } catch (e) {
   failed = true;
   console.error(e);
