@@ -12,3 +12,19 @@ cd web/app
 npm ci --no-audit --no-fund
 npm run build
 npm test
+
+# The same test against `cir-eval view`, which embeds dist/ (evaluator/build.rs) and serves the fixture itself.
+cd "$root"
+cargo build --release -p cir-eval
+log="$(mktemp)"
+"$target/release/cir-eval" view web/app/tests/fixtures/sample.jsonl --port 0 > "$log" &
+server=$!
+trap 'kill "$server" 2>/dev/null || true; rm -f "$log"' EXIT
+url=""
+for _ in $(seq 100); do
+  url="$(head -n 1 "$log")"
+  [ -n "$url" ] && break
+  sleep 0.1
+done
+[ -n "$url" ] || { echo "cir-eval view printed no URL" >&2; exit 1; }
+(cd web/app && VIEWER_URL="$url" node tests/browser.mjs)
