@@ -15,7 +15,9 @@ npm test
 
 # The same test against `cir-eval view`, which embeds dist/ (evaluator/build.rs) and serves the fixture itself.
 cd "$root"
-cargo build --release -p cir-eval
+# Extra cargo flags for this build, e.g. CIR_EVAL_CARGO_FLAGS=--no-default-features where Parquet is not built yet.
+# shellcheck disable=SC2086
+cargo build --release -p cir-eval ${CIR_EVAL_CARGO_FLAGS:-}
 log="$(mktemp)"
 "$target/release/cir-eval" view web/app/tests/fixtures/sample.jsonl --port 0 > "$log" &
 server=$!
