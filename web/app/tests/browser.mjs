@@ -96,6 +96,10 @@ try {
   await page.locator("#search").fill("sympy");
   assert.equal(await page.locator("#count").textContent(), "1 of 6 shown");
   await page.locator("#search").fill("");
+  await page.locator("#sort").selectOption("tools");
+  assert.equal(await page.locator(".row .row-title").first().textContent(), "toy / squares #0");
+  await page.locator("#sort").selectOption("file");
+  assert.equal(await page.locator(".row .row-title").first().textContent(), "toy / roots #0");
 
   // Summary: metrics from cir-record (stored verdicts: 3 of 6 correct; every problem has 2 samples).
   await page.locator("#tab-summary").click();
@@ -104,6 +108,18 @@ try {
   assert.equal(await page.locator("#summary svg").count(), 3);
   assert.match(await page.locator("#summary svg").nth(2).textContent(), /pass@k/);
   await page.screenshot({ path: shot("summary") });
+
+  // The file picker with a file that is not JSONL at all: a clear message per line, nothing else breaks.
+  await page.locator("#file").setInputFiles({
+    name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from("just some notes\n\nmore notes\n"),
+  });
+  await page.locator('#status[data-phase="loaded"]', { hasText: "notes.txt" }).waitFor({ timeout: 30_000 });
+  assert.equal(await page.locator("#status").textContent(), "notes.txt: 0 trajectories, 2 bad lines skipped");
+  const notes = await page.locator("#errors li").allTextContents();
+  assert.equal(notes.length, 2);
+  assert.match(notes[0], /^line 1: not a JSON object: expected value/);
+  assert.match(notes[1], /^line 3: not a JSON object/);
+  assert.equal(await page.locator(".row").count(), 0);
   assert.deepEqual(pageErrors, []);
   console.log(`browser test passed on ${start}; screenshots in ${out}`);
 } catch (e) {
