@@ -87,3 +87,26 @@ impl Loader {
         serde_json::to_string(&metrics(&self.trajectories)).map_err(|e| e.to_string())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loader_keeps_good_lines_and_reports_bad_ones() {
+        let good = r#"{"schema":1,"dataset":"d","problem_id":"p","sample":0,"prompt":"","gold":"5","segments":[{"kind":"text","text":"\\boxed{5}"}],"finish":"stop","tool_calls":0,"answer":"5","verdict":{"equivalent":true,"reason":"equal: exact"}}"#;
+        let mut loader = Loader::new();
+        let row = loader.push_line(good).unwrap();
+        assert!(row.contains(r#""regrade":{"equivalent":true"#) && row.contains(r#""changed":false"#), "{row}");
+        assert_eq!(
+            loader.push_line(r#"{"schema":7}"#).unwrap_err(),
+            "unknown schema version 7 (this viewer reads version 1)"
+        );
+        assert_eq!(loader.len(), 1);
+        let metrics = loader.metrics().unwrap();
+        assert!(
+            metrics.contains(r#""overall":{"dataset":"overall","problems":1,"samples":1,"n":1,"avg":1.0"#),
+            "{metrics}"
+        );
+    }
+}
