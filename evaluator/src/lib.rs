@@ -6,6 +6,8 @@
 //!   [`CodeRunner`], append the feedback, repeat within the tool budget, grade with a [`Grader`].
 //! - [`run::run`], [`score::score`], [`report::render`]: the `run`, `score` and `report` subcommands.
 //!
+//! - [`view`]: the `view` subcommand, the browser viewer served on localhost.
+//!
 //! Trajectories and metrics are the [`cir_record`] types.
 //!
 //! ```
@@ -36,6 +38,7 @@ pub mod run;
 pub mod score;
 pub mod setup;
 pub mod trajectories;
+pub mod view;
 
 mod dataset;
 mod error;

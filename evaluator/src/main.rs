@@ -26,6 +26,8 @@ enum Command {
     Exec(cir_eval::exec::Args),
     /// Fetch, verify, snapshot and compile the interpreter ahead of time (idempotent).
     Setup(cir_eval::setup::Args),
+    /// Serve the browser trajectory viewer on 127.0.0.1 with a trajectory file preloaded; prints the URL.
+    View(cir_eval::view::ViewArgs),
 }
 
 /// `grade --pred P --gold G [--json]`, or `grade --cases IN.jsonl [--out OUT.jsonl]`.
@@ -59,6 +61,7 @@ fn main() -> anyhow::Result<ExitCode> {
         Command::Grade(args) => cmd_grade(args),
         Command::Exec(args) => cir_eval::exec::run(&args).map(exit_code),
         Command::Setup(args) => cir_eval::setup::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::View(args) => cmd_view(&args).map(|()| ExitCode::SUCCESS),
     }
 }
 
@@ -82,6 +85,23 @@ fn cmd_report(args: &report::ReportArgs, grader: &dyn Grader) -> anyhow::Result<
     if let Some(plot) = &args.plot {
         std::fs::write(plot, report::svg(&metrics)).with_context(|| format!("writing {}", plot.display()))?;
     }
+    Ok(())
+}
+
+fn cmd_view(args: &cir_eval::view::ViewArgs) -> anyhow::Result<()> {
+    use cir_eval::view::{Site, assets};
+    anyhow::ensure!(
+        !assets().is_empty(),
+        "this cir-eval was built without the viewer: run web/test.sh (or `npm ci && npm run build` in web/app), then \
+         rebuild cir-eval"
+    );
+    let data = std::fs::read(&args.trajectories).with_context(|| format!("reading {}", args.trajectories.display()))?;
+    let listener = std::net::TcpListener::bind(("127.0.0.1", args.port))
+        .with_context(|| format!("binding 127.0.0.1:{} (pass --port 0 for a free port)", args.port))?;
+    let port = listener.local_addr()?.port();
+    println!("{}", Site::url(port));
+    eprintln!("serving {} on 127.0.0.1:{port}; Ctrl-C to stop", args.trajectories.display());
+    Site::new(assets(), data).serve(listener)?;
     Ok(())
 }
 

@@ -1,0 +1,91 @@
+//! Trajectory files in the viewer: one line at a time, schema checked, re-graded with the verifier; metrics over
+//! what was loaded, computed by [`cir_record::Metrics`] (the same code as `cir-eval report`).
+
+use cir_record::{Metrics, SCHEMA_VERSION, Trajectory};
+use serde::Serialize;
+
+use crate::Error;
+
+/// A trajectory as the viewer shows it: the stored record plus a verdict recomputed by this build's verifier.
+#[derive(Debug, Serialize)]
+pub struct Row {
+    /// The record as stored in the file (after parsing with [`Trajectory`], so defaults are filled in).
+    pub trajectory: Trajectory,
+    /// The answer this build extracts from the response text.
+    pub answer: Option<String>,
+    /// This build's verdict on that answer against the stored gold answer.
+    pub regrade: cir_record::Verdict,
+    /// True when the stored verdict exists and its `equivalent` differs from the recomputed one.
+    pub changed: bool,
+}
+
+/// Parses one JSONL line: checks that it is an object with `schema` equal to [`SCHEMA_VERSION`], then reads it as a
+/// [`Trajectory`]. The version is checked first so that a file of another version says so rather than naming
+/// whichever field changed.
+pub fn parse_line(line: &str) -> Result<Trajectory, Error> {
+    let value: serde_json::Value = serde_json::from_str(line).map_err(Error::NotJson)?;
+    let Some(object) = value.as_object() else {
+        return Err(Error::NotJson(serde::de::Error::custom("the line is not an object")));
+    };
+    match object.get("schema").and_then(serde_json::Value::as_u64) {
+        None => return Err(Error::NoSchema),
+        Some(found) if found != u64::from(SCHEMA_VERSION) => {
+            return Err(Error::Schema { found, expected: SCHEMA_VERSION });
+        }
+        Some(_) => {}
+    }
+    serde_json::from_value(value).map_err(Error::Invalid)
+}
+
+/// Re-grades a trajectory as `cir-eval run` does: the final answer extracted from the response text, verified
+/// against the stored gold answer with the default options.
+pub fn regrade(trajectory: Trajectory) -> Row {
+    let answer = cir_verify::extract_answer(&trajectory.response_text());
+    let regrade = match &answer {
+        Some(answer) => {
+            let v = cir_verify::verify(answer, &trajectory.gold);
+            cir_record::Verdict { equivalent: v.equivalent, reason: v.reason.to_string() }
+        }
+        None => cir_record::Verdict { equivalent: false, reason: "no answer found".into() },
+    };
+    let changed = trajectory.verdict.as_ref().is_some_and(|v| v.equivalent != regrade.equivalent);
+    Row { trajectory, answer, regrade, changed }
+}
+
+/// Metrics of trajectories with answers grouped for majority voting by the verifier, as `cir-eval report` does.
+pub fn metrics(trajectories: &[Trajectory]) -> Metrics {
+    Metrics::compute(trajectories, &|a, b| cir_verify::verify(a, b).equivalent)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LINE: &str = r#"{"schema":1,"dataset":"toy","problem_id":"0","sample":0,"prompt":"1+1?\n","gold":"2","segments":[{"kind":"text","text":"So \\boxed{2.0}"}],"finish":"stop","tool_calls":0,"answer":"2.0","verdict":{"equivalent":false,"reason":"different: string"}}"#;
+
+    #[test]
+    fn parses_and_regrades_with_the_verifier() {
+        let row = regrade(parse_line(LINE).unwrap());
+        assert_eq!(row.answer.as_deref(), Some("2.0"));
+        assert!(row.regrade.equivalent, "{:?}", row.regrade);
+        assert!(row.changed);
+    }
+
+    #[test]
+    fn bad_lines_say_why() {
+        let msg = |l: &str| parse_line(l).unwrap_err().to_string();
+        assert!(msg("{not json").starts_with("not a JSON object"), "{}", msg("{not json"));
+        assert!(msg("[1]").starts_with("not a JSON object"));
+        assert_eq!(msg(r#"{"dataset":"x"}"#), "no `schema` field: not a cir trajectory");
+        assert_eq!(msg(r#"{"schema":2}"#), "unknown schema version 2 (this viewer reads version 1)");
+        assert!(msg(r#"{"schema":1,"dataset":"x"}"#).contains("missing field"), "{}", msg(r#"{"schema":1}"#));
+    }
+
+    #[test]
+    fn metrics_group_equivalent_answers() {
+        let a = parse_line(LINE).unwrap();
+        let m = metrics(&[a]);
+        assert_eq!((m.overall.samples, m.overall.n), (1, 1));
+        assert_eq!(m.overall.avg, 0.0);
+    }
+}
