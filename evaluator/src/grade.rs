@@ -9,8 +9,57 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::Context;
-use cir_verify::{Options, Verdict, verify_with};
+use cir_verify::{Options, PercentMode, Verdict, verify_with};
 use serde_json::Value;
+
+/// Command-line flags for the conventions graders disagree on; every default is [`Options::default`].
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct Conventions {
+    /// Compare bare lists in order (default: unordered, like sets of roots).
+    #[arg(long)]
+    pub ordered_lists: bool,
+    /// Compare parenthesized tuples as sets (symeval's compare_sets).
+    #[arg(long)]
+    pub unordered_tuples: bool,
+    /// How `%` is read: `lenient` (28% equals 28 and 0.28; default), `unit` (28 only) or `scaled` (0.28 only).
+    #[arg(long, value_parser = ["lenient", "unit", "scaled"], default_value = "lenient")]
+    pub percent: String,
+    /// Also accept numbers 100× apart (symeval's convention).
+    #[arg(long)]
+    pub percent_scaling: bool,
+    /// Accept a consistent renaming of variables (Math-Verify's strict=False).
+    #[arg(long)]
+    pub allow_renaming: bool,
+    /// Do not compare a relation prediction with a set gold (Math-Verify's allow_set_relation_comp=False).
+    #[arg(long)]
+    pub no_relation_vs_set: bool,
+    /// Relative tolerance for numbers (default: none; decimals count to the precision written).
+    #[arg(long)]
+    pub rel_tol: Option<f64>,
+    /// When nothing else is found, take the last integer on the last line of a response.
+    #[arg(long)]
+    pub lenient_last_line: bool,
+}
+
+impl Conventions {
+    /// The verifier options these flags select.
+    pub fn options(&self) -> Options {
+        Options {
+            ordered_lists: self.ordered_lists,
+            unordered_tuples: self.unordered_tuples,
+            percent: match self.percent.as_str() {
+                "unit" => PercentMode::Unit,
+                "scaled" => PercentMode::Scaled,
+                _ => PercentMode::Lenient,
+            },
+            percent_scaling: self.percent_scaling,
+            allow_renaming: self.allow_renaming,
+            relation_vs_set: !self.no_relation_vs_set,
+            relative_tolerance: self.rel_tol,
+            lenient_last_line: self.lenient_last_line,
+        }
+    }
+}
 
 /// The verdict on one pair, as the `--json` output prints it.
 pub fn pair_json(pred: &str, gold: &str, opts: &Options) -> (Verdict, Value) {

@@ -42,6 +42,8 @@ struct GradeArgs {
     /// With `--cases`: write each line with `verdict`, `reason` and `micros` added.
     #[arg(long, requires = "cases")]
     out: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    conventions: cir_eval::grade::Conventions,
 }
 
 fn main() -> anyhow::Result<ExitCode> {
@@ -78,7 +80,7 @@ fn cmd_report(args: &report::ReportArgs, grader: &dyn Grader) -> anyhow::Result<
 }
 
 fn cmd_grade(a: GradeArgs) -> anyhow::Result<ExitCode> {
-    let opts = cir_verify::Options::default();
+    let opts = a.conventions.options();
     if let Some(cases) = a.cases {
         let s = cir_eval::grade::run_cases(&cases, a.out.as_deref(), &opts)?;
         for (line, why) in &s.malformed {

@@ -134,6 +134,8 @@ pub enum Node {
     PlusMinus(Box<Node>, Box<Node>, bool),
     /// x % (read as a unit or as x/100, see [`crate::PercentMode`]).
     Percent(Box<Node>),
+    /// x° (read as the number x, or as the angle x·π/180 when compared with radians).
+    Degrees(Box<Node>),
     /// `(a, b)`, `[a, b)`, …: ordered; with two items also an interval.
     Tuple {
         /// Left bracket.

@@ -19,6 +19,9 @@ pub struct Options {
     /// Compare bare lists (`1, 2, 3`) and sets in order. Default `false`: lists of answers are unordered
     /// (tuples, points, intervals and vectors are always ordered).
     pub ordered_lists: bool,
+    /// Compare parenthesized tuples as sets: `(2, 1)` = `(1, 2)` (symeval's `compare_sets`). Default `false`:
+    /// tuples and points are ordered.
+    pub unordered_tuples: bool,
     /// How `%` is read. Default [`PercentMode::Lenient`].
     pub percent: PercentMode,
     /// Also accept a number 100× or 1/100× the other (symeval's percentage convention). Default `false`.
@@ -40,6 +43,7 @@ impl Default for Options {
     fn default() -> Self {
         Self {
             ordered_lists: false,
+            unordered_tuples: false,
             percent: PercentMode::Lenient,
             percent_scaling: false,
             allow_renaming: false,

@@ -4,7 +4,8 @@
 //! (`mv_config.strict = false` → renaming allowed; `allow_set_relation_comp = false` → relation predictions are
 //! not compared with set golds). Lines carrying `math_note` are Math-Verify policy choices: `DECISIONS` gives our
 //! verdict for each and the test asserts it. other_cases.jsonl runs twice: with default options, and with the
-//! convention of the grader each line comes from (Hendrycks: ordered lists; symeval: percent scaling; Qwen:
+//! convention of the grader each line comes from (Hendrycks: ordered lists; symeval: percent scaling and, with
+//! `compare_sets`, unordered tuples; Qwen:
 //! relative tolerance 1e-4). Agreement with `expected` is asserted against the targets.
 
 use std::process::ExitCode;
@@ -44,6 +45,8 @@ fn options_for(case: &Value) -> Options {
         }
         if grader.starts_with("symeval") {
             o.percent_scaling = true;
+            let kwargs = case.get("grader_kwargs");
+            o.unordered_tuples = kwargs.and_then(|k| k.get("compare_sets")) == Some(&Value::Bool(true));
         }
         if grader.contains("rel_tol=1e-4") {
             o.relative_tolerance = Some(1e-4);

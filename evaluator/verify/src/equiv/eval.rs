@@ -125,6 +125,8 @@ pub(crate) fn eval(node: &Node, env: &Env, pct: PercentRead, work: &Cell<u32>) -
             root_or_pow(eval(a, env, pct, work)?, inv)?
         }
         Node::Apply(f, args) => apply(*f, args, env, pct, work)?,
+        // Degrees are read as the number written; `equiv` also tries them as radians.
+        Node::Degrees(a) => eval(a, env, pct, work)?,
         Node::Percent(a) => {
             let v = eval(a, env, pct, work)?;
             match pct {

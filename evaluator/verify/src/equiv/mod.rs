@@ -135,6 +135,7 @@ fn write_canon(n: &Node, s: &mut String, depth: usize) {
                 Node::Apply(f, a) => (format!("{f:?}"), a.iter().collect()),
                 Node::PlusMinus(a, b, m) => (format!("pm{m}"), vec![a, b]),
                 Node::Percent(a) => ("pct".into(), vec![a]),
+                Node::Degrees(a) => ("deg".into(), vec![a]),
                 Node::Tuple { open, close, items } => (format!("tuple{open:?}{close:?}"), items.iter().collect()),
                 Node::SetOp(op, items) => (format!("{op:?}"), items.iter().collect()),
                 Node::Matrix(rows) => (format!("mat{}", rows.len()), rows.iter().flatten().collect()),
@@ -177,7 +178,7 @@ fn symbols(n: &Node, out: &mut BTreeSet<String>) {
             out.insert(s.clone());
         }
         Node::Num { .. } | Node::Const(_) | Node::Text(_) => {}
-        Node::Neg(a) | Node::Percent(a) => symbols(a, out),
+        Node::Neg(a) | Node::Percent(a) | Node::Degrees(a) => symbols(a, out),
         Node::Div(a, b) | Node::Pow(a, b) | Node::Root(a, b) | Node::PlusMinus(a, b, _) => {
             symbols(a, out);
             symbols(b, out);
@@ -469,7 +470,12 @@ fn vector_items(n: &Node) -> Option<Vec<Node>> {
 
 fn collections_eq(x: Coll, y: Coll, ctx: &Ctx) -> Option<Reason> {
     let ok = match (x, y) {
-        (Coll::Tuple(o1, c1, a), Coll::Tuple(o2, c2, b)) => o1 == o2 && c1 == c2 && ordered_eq(&a, &b, ctx),
+        (Coll::Tuple(o1, c1, a), Coll::Tuple(o2, c2, b)) => {
+            let parens = [o1, c1, o2, c2].iter().all(|b| *b == Bracket::Paren);
+            o1 == o2
+                && c1 == c2
+                && (ordered_eq(&a, &b, ctx) || (ctx.opts.unordered_tuples && parens && unordered_eq(&a, &b, ctx)))
+        }
         // A bare list written in order matches a tuple: `1, 3` vs `(1, 3)`.
         (Coll::Tuple(_, _, a), Coll::List(b)) | (Coll::List(a), Coll::Tuple(_, _, b)) => {
             let tuple_items = a.len() >= 2 && a.iter().all(|i| !matches!(i, Node::Tuple { .. }));
@@ -800,7 +806,7 @@ fn points(syms: &[String]) -> Vec<Env> {
 fn decimals_of(n: &Node) -> Option<u32> {
     match n {
         Node::Num { decimals, .. } => *decimals,
-        Node::Neg(a) | Node::Percent(a) => decimals_of(a),
+        Node::Neg(a) | Node::Percent(a) | Node::Degrees(a) => decimals_of(a),
         _ => None,
     }
 }
@@ -808,7 +814,7 @@ fn decimals_of(n: &Node) -> Option<u32> {
 fn is_numeric_tree(n: &Node) -> bool {
     match n {
         Node::Num { .. } | Node::Sym(_) | Node::Const(_) => true,
-        Node::Neg(a) | Node::Percent(a) => is_numeric_tree(a),
+        Node::Neg(a) | Node::Percent(a) | Node::Degrees(a) => is_numeric_tree(a),
         Node::Div(a, b) | Node::Pow(a, b) | Node::Root(a, b) => is_numeric_tree(a) && is_numeric_tree(b),
         Node::Add(v) | Node::Mul(v) | Node::Apply(_, v) => v.iter().all(is_numeric_tree),
         Node::Matrix(rows) => rows.iter().flatten().all(is_numeric_tree),
@@ -849,17 +855,56 @@ fn scalar_eq(a: &Node, b: &Node, ctx: &Ctx) -> Option<Reason> {
             }
         }
     }
+    // An angle in degrees against one in radians: `30^\circ` = `\frac{\pi}{6}`.
+    if has_degrees(a) != has_degrees(b) {
+        let (ra, rb) = (to_radians(a), to_radians(b));
+        let r = if syms.is_empty() {
+            numeric_eq(&ra, &rb, PercentRead::Unit, PercentRead::Unit, ctx)
+        } else {
+            symbolic_eq(&ra, &rb, &syms, PercentRead::Unit, PercentRead::Unit, ctx)
+        };
+        if r.is_some() {
+            return r;
+        }
+    }
     if ctx.opts.allow_renaming && !syms.is_empty() {
         return renamed_eq(a, b, ctx);
     }
     None
 }
 
+fn has_degrees(n: &Node) -> bool {
+    match n {
+        Node::Degrees(_) => true,
+        Node::Neg(a) | Node::Percent(a) => has_degrees(a),
+        Node::Div(a, b) | Node::Pow(a, b) => has_degrees(a) || has_degrees(b),
+        Node::Add(v) | Node::Mul(v) => v.iter().any(has_degrees),
+        _ => false,
+    }
+}
+
+/// Degrees written as radians: x° → x·π/180.
+fn to_radians(n: &Node) -> Node {
+    match n {
+        Node::Degrees(a) => {
+            Node::Mul(vec![(**a).clone(), Node::Div(Box::new(Node::Const(Constant::Pi)), Box::new(Node::int(180)))])
+        }
+        Node::Neg(a) => Node::Neg(Box::new(to_radians(a))),
+        Node::Percent(a) => Node::Percent(Box::new(to_radians(a))),
+        Node::Div(a, b) => Node::Div(Box::new(to_radians(a)), Box::new(to_radians(b))),
+        Node::Pow(a, b) => Node::Pow(Box::new(to_radians(a)), Box::new(to_radians(b))),
+        Node::Add(v) => Node::Add(v.iter().map(to_radians).collect()),
+        Node::Mul(v) => Node::Mul(v.iter().map(to_radians).collect()),
+        other => other.clone(),
+    }
+}
+
 fn numeric_eq(a: &Node, b: &Node, ra: PercentRead, rb: PercentRead, ctx: &Ctx) -> Option<Reason> {
     let env = Env::new();
     let (x, y) = (eval(a, &env, ra, &ctx.work).ok()?, eval(b, &env, rb, &ctx.work).ok()?);
     if values_eq(&x, &y, decimals_of(a), decimals_of(b), ctx.opts.relative_tolerance) {
-        return Some(if matches!((&x, &y), (Val::Exact(_), Val::Exact(_))) { Reason::Exact } else { Reason::Numeric });
+        let exact = matches!((&x, &y), (Val::Exact(p), Val::Exact(q)) if p == q);
+        return Some(if exact { Reason::Exact } else { Reason::Numeric });
     }
     if ctx.opts.percent_scaling && (decimals_of(a).is_some() || decimals_of(b).is_some()) {
         let hundred = Val::Exact(num_complex::Complex::new(BigRational::from_integer(100.into()), BigRational::zero()));
@@ -996,6 +1041,7 @@ fn rename(n: &Node, f: &dyn Fn(&str) -> Option<String>) -> Node {
         Node::Sym(s) => Node::Sym(f(s).unwrap_or_else(|| s.clone())),
         Node::Neg(a) => Node::Neg(r(a)),
         Node::Percent(a) => Node::Percent(r(a)),
+        Node::Degrees(a) => Node::Degrees(r(a)),
         Node::Add(v) => Node::Add(rv(v)),
         Node::Mul(v) => Node::Mul(rv(v)),
         Node::Div(a, b) => Node::Div(r(a), r(b)),

@@ -361,7 +361,6 @@ impl<'a> Parser<'a> {
 
     /// `relation := ratio (relop ratio)*` with `relop := = | < | > | \le | \ge | \ne | \approx | \in`
     fn relation(&mut self) -> R {
-        self.enter()?;
         let first = self.ratio()?;
         let mut sides = vec![first];
         let mut ops = Vec::new();
@@ -370,7 +369,6 @@ impl<'a> Parser<'a> {
             ops.push(op);
             sides.push(self.ratio()?);
         }
-        self.leave();
         Ok(if ops.is_empty() { sides.pop().unwrap_or(Node::List(Vec::new())) } else { Node::Relation { sides, ops } })
     }
 
@@ -390,6 +388,14 @@ impl<'a> Parser<'a> {
 
     /// `setexpr := additive (('\cup' | '\cap' | '\setminus') additive)*`
     fn setexpr(&mut self) -> R {
+        let before = self.depth;
+        let r = self.setexpr_chain();
+        self.depth = before;
+        r
+    }
+
+    /// The body of [`Self::setexpr`]: a change of set operation nests the tree and counts against the limit.
+    fn setexpr_chain(&mut self) -> R {
         let first = self.additive()?;
         let mut op = None;
         let mut items = vec![first];
@@ -406,6 +412,7 @@ impl<'a> Parser<'a> {
                 _ => break,
             };
             if op.is_some_and(|o| o != this) {
+                self.enter()?;
                 let prev = std::mem::take(&mut items);
                 items.push(Node::SetOp(op.unwrap_or(this), prev));
             }
@@ -421,7 +428,14 @@ impl<'a> Parser<'a> {
 
     /// `additive := unary (('+' | '-' | '\pm' | '\mp') term)*`
     fn additive(&mut self) -> R {
-        self.enter()?;
+        let before = self.depth;
+        let r = self.additive_chain();
+        self.depth = before;
+        r
+    }
+
+    /// The body of [`Self::additive`]: every `±` nests the tree and counts against the depth limit.
+    fn additive_chain(&mut self) -> R {
         let mut acc = self.unary()?;
         loop {
             match self.peek() {
@@ -441,42 +455,55 @@ impl<'a> Parser<'a> {
                 Some(Kind::PlusMinus) => {
                     let mp = self.text() == "mp";
                     self.pos += 1;
+                    self.enter()?;
                     let t = self.term()?;
                     acc = Node::PlusMinus(Box::new(acc), Box::new(t), mp);
                 }
                 _ => break,
             }
         }
-        self.leave();
         Ok(acc)
     }
 
     /// `unary := ('-' | '+' | '\pm') unary | term`
     fn unary(&mut self) -> R {
-        self.enter()?;
-        let r = match self.peek() {
+        match self.peek() {
             Some(Kind::Minus) => {
                 self.pos += 1;
-                Ok(Node::Neg(Box::new(self.unary()?)))
+                self.enter()?;
+                let r = self.unary();
+                self.leave();
+                Ok(Node::Neg(Box::new(r?)))
             }
             Some(Kind::Plus) => {
                 self.pos += 1;
-                self.unary()
+                self.enter()?;
+                let r = self.unary();
+                self.leave();
+                r
             }
             Some(Kind::PlusMinus) => {
                 let mp = self.text() == "mp";
                 self.pos += 1;
-                Ok(Node::PlusMinus(Box::new(Node::int(0)), Box::new(self.unary()?), mp))
+                self.enter()?;
+                let r = self.unary();
+                self.leave();
+                Ok(Node::PlusMinus(Box::new(Node::int(0)), Box::new(r?), mp))
             }
             _ => self.term(),
-        };
-        self.leave();
-        r
+        }
     }
 
     /// `term := power (('*' | '\cdot' | '\times' | '/' | '\div') signed | power | unit)*`
     fn term(&mut self) -> R {
-        self.enter()?;
+        let before = self.depth;
+        let r = self.term_chain();
+        self.depth = before;
+        r
+    }
+
+    /// The body of [`Self::term`]: every `/` and `%` nests the tree and counts against the depth limit.
+    fn term_chain(&mut self) -> R {
         let mut factors = vec![self.power()?];
         loop {
             match self.peek() {
@@ -486,12 +513,14 @@ impl<'a> Parser<'a> {
                 }
                 Some(Kind::Slash) => {
                     self.pos += 1;
+                    self.enter()?;
                     let d = self.signed()?;
                     let num = mul(std::mem::take(&mut factors));
                     factors.push(Node::Div(Box::new(num), Box::new(d)));
                 }
                 Some(Kind::Percent) => {
                     self.pos += 1;
+                    self.enter()?;
                     let last = factors.pop().unwrap_or(Node::int(1));
                     factors.push(Node::Percent(Box::new(last)));
                 }
@@ -530,7 +559,6 @@ impl<'a> Parser<'a> {
                 _ => break,
             }
         }
-        self.leave();
         Ok(mul(factors))
     }
 
@@ -632,58 +660,67 @@ impl<'a> Parser<'a> {
 
     /// `signed := ('-' | '+') signed | power`
     fn signed(&mut self) -> R {
-        self.enter()?;
-        let r = match self.peek() {
+        match self.peek() {
             Some(Kind::Minus) => {
                 self.pos += 1;
-                Ok(Node::Neg(Box::new(self.signed()?)))
+                self.enter()?;
+                let r = self.signed();
+                self.leave();
+                Ok(Node::Neg(Box::new(r?)))
             }
             Some(Kind::Plus) => {
                 self.pos += 1;
-                self.signed()
+                self.enter()?;
+                let r = self.signed();
+                self.leave();
+                r
             }
             _ => self.power(),
-        };
-        self.leave();
-        r
+        }
     }
 
     /// `power := postfix ('^' exponent)?` (right-associative; `^\circ` is a degree sign)
     fn power(&mut self) -> R {
-        self.enter()?;
         let base = self.postfix()?;
-        let r = self.power_tail(base);
-        self.leave();
-        r
+        self.power_tail(base)
     }
 
     fn power_tail(&mut self, base: Node) -> R {
-        if self.peek() != Some(Kind::Caret) {
-            return Ok(base);
-        }
-        let t = self.text();
-        if t == "²" || t == "³" {
+        // Each `^` nests the tree one level deeper: it counts against the depth limit like a bracket.
+        let before = self.depth;
+        let r = self.power_chain(base);
+        self.depth = before;
+        r
+    }
+
+    fn power_chain(&mut self, mut base: Node) -> R {
+        // A loop, not recursion: `x^2^2^2…` must not grow the stack.
+        while self.peek() == Some(Kind::Caret) {
+            self.enter()?;
+            let t = self.text();
+            if t == "²" || t == "³" {
+                self.pos += 1;
+                let e = if t == "²" { 2 } else { 3 };
+                base = Node::Pow(Box::new(base), Box::new(Node::int(e)));
+                continue;
+            }
             self.pos += 1;
-            let e = if t == "²" { 2 } else { 3 };
-            return self.power_tail(Node::Pow(Box::new(base), Box::new(Node::int(e))));
+            // Degrees: `^\circ`, `^{\circ}`.
+            if self.peek() == Some(Kind::Degree) {
+                self.pos += 1;
+                return Ok(Node::Degrees(Box::new(base)));
+            }
+            if self.peek() == Some(Kind::LBrace)
+                && self.peek_at(1) == Some(Kind::Degree)
+                && self.peek_at(2) == Some(Kind::RBrace)
+            {
+                self.pos += 3;
+                return Ok(Node::Degrees(Box::new(base)));
+            }
+            let exp = self.exponent()?;
+            base = Node::Pow(Box::new(base), Box::new(exp));
         }
-        self.pos += 1;
-        // Degrees: `^\circ`, `^{\circ}`.
-        if self.peek() == Some(Kind::Degree) {
-            self.pos += 1;
-            return Ok(base);
-        }
-        if self.peek() == Some(Kind::LBrace)
-            && self.peek_at(1) == Some(Kind::Degree)
-            && self.peek_at(2) == Some(Kind::RBrace)
-        {
-            self.pos += 3;
-            return Ok(base);
-        }
-        let exp = self.exponent()?;
-        let node = Node::Pow(Box::new(base), Box::new(exp));
-        // `x^2^3` is x^(2^3): handled by the recursion in `exponent`; a following `^` is a new power.
-        self.power_tail(node)
+        Ok(base)
     }
 
     /// `exponent := '{' groups '}' | ('-' | '+') exponent | atom` where `atom` is one digit, letter or primary.
@@ -732,15 +769,30 @@ impl<'a> Parser<'a> {
 
     /// `postfix := primary ('!' | '%' | '°' | "'" | '_' subscript)*`
     fn postfix(&mut self) -> R {
-        self.enter()?;
+        let before = self.depth;
+        let r = self.postfix_chain();
+        self.depth = before;
+        r
+    }
+
+    /// The body of [`Self::postfix`]: every `!`, `'` and subscript nests the tree and counts against the limit.
+    fn postfix_chain(&mut self) -> R {
         let mut node = self.primary()?;
         loop {
+            if matches!(self.peek(), Some(Kind::Bang | Kind::Prime | Kind::Underscore)) {
+                self.enter()?;
+            }
             match self.peek() {
                 Some(Kind::Bang) if self.peek_at(1) != Some(Kind::Eq) => {
                     self.pos += 1;
                     node = Node::Apply(Func::Factorial, vec![node]);
                 }
-                Some(Kind::Degree) => self.pos += 1,
+                Some(Kind::Degree) => {
+                    self.pos += 1;
+                    if !matches!(node, Node::Degrees(_)) {
+                        node = Node::Degrees(Box::new(node));
+                    }
+                }
                 Some(Kind::Prime) => {
                     self.pos += 1;
                     node = match node {
@@ -763,7 +815,6 @@ impl<'a> Parser<'a> {
                 _ => break,
             }
         }
-        self.leave();
         Ok(node)
     }
 
@@ -1042,7 +1093,11 @@ impl<'a> Parser<'a> {
             };
             return inner.answer();
         }
-        Ok(Node::Text(normalize_words(t)))
+        let words = normalize_words(t);
+        if matches!(words.as_str(), "all real numbers" | "all reals" | "all real values" | "all real x") {
+            return Ok(all_reals());
+        }
+        Ok(Node::Text(words))
     }
 
     /// `\name …`
@@ -1106,6 +1161,8 @@ impl<'a> Parser<'a> {
                     self.pos += 1;
                     let inner = self.inside(Kind::RBrace, "`}`")?;
                     Ok(match inner {
+                        // `\mathbb{R}`: the real line.
+                        Node::Sym(r) if name == "mathbb" && r == "R" => all_reals(),
                         // `\mathrm{cm}` and other words: one name.
                         Node::Text(t) if !t.contains(' ') => Node::Sym(t),
                         other => other,
@@ -1219,6 +1276,12 @@ pub(crate) fn normalize_words(t: &str) -> String {
     let cleaned: String =
         t.chars().map(|c| if c.is_alphanumeric() { c.to_ascii_lowercase() } else { ' ' }).collect::<String>();
     cleaned.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The interval (−∞, ∞).
+fn all_reals() -> Node {
+    let inf = Node::Const(Constant::Infinity);
+    Node::Tuple { open: Bracket::Paren, close: Bracket::Paren, items: vec![Node::Neg(Box::new(inf.clone())), inf] }
 }
 
 fn letter_node(l: &str) -> Node {

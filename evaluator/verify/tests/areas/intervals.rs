@@ -51,3 +51,9 @@ fn relation_vs_set_option() {
 fn point_is_not_closed_interval() {
     t("(1,3)", "[1,3]", false)
 }
+
+#[test]
+fn real_line() {
+    t("(-\\infty, \\infty)", "\\mathbb{R}", true);
+    t("\\text{all real numbers}", "(-\\infty,\\infty)", true);
+}

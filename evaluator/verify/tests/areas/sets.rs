@@ -83,3 +83,10 @@ fn column_vector_vs_list() {
 fn empty_set() {
     t("\\emptyset", "\\varnothing", true)
 }
+
+#[test]
+fn unordered_tuples_option() {
+    let o = Options { unordered_tuples: true, ..Options::default() };
+    t_with("(2,1)", "(1,2)", &o, true);
+    t_with("[2,1)", "[1,2)", &o, false);
+}

@@ -153,3 +153,19 @@ fn adversarial_sizes_stay_fast() {
     }
     assert!(verify(&items.join(", "), &rev.join(", ")).equivalent);
 }
+
+/// Nesting is counted in brackets, signs and operator chains: twenty levels parse; thousands (inputs just under
+/// `MAX_ANSWER_LEN`) are errors, not stack overflows.
+#[test]
+fn nesting_depth_counts_brackets() {
+    let nested = format!("{}1{}", "(".repeat(20), ")".repeat(20));
+    assert!(verify(&nested, "1").equivalent);
+    assert!(verify("\\frac{\\frac{\\frac{\\frac{1}{2}}{3}}{4}}{5}", "\\frac{1}{120}").equivalent);
+    let _ = verify(&"-".repeat(4000), "1");
+    let _ = verify(&("x".to_string() + &"^2".repeat(2000)), "1");
+    let _ = verify(&"\\sqrt{".repeat(600), "1");
+    let _ = verify(&"1\\pm".repeat(1000), "1");
+    let _ = verify(&"A\\cup B\\cap ".repeat(300), "1");
+    let _ = verify(&("1".to_string() + &"/2".repeat(2000)), "1");
+    let _ = verify(&("5".to_string() + &"!".repeat(3000)), "1");
+}

@@ -78,3 +78,10 @@ fn letter_is_not_a_unit() {
 fn subscripted_letters_are_symbols() {
     t("x j_3", "j_3 x", true)
 }
+
+#[test]
+fn degrees_as_radians() {
+    t("\\frac{\\pi}{6}", "30^\\circ", true);
+    t("30^{\\circ}", "\\frac{\\pi}{6}", true);
+    t("\\frac{\\pi}{3}", "30^\\circ", false);
+}
