@@ -13,7 +13,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use cir_eval::run::{RunConfig, run};
-use cir_eval::{Client, ClientConfig, Dataset, PlaceholderGrader, Problem, RolloutConfig, Template};
+use cir_eval::{Client, ClientConfig, Dataset, Problem, RolloutConfig, Template, Verifier};
 use support::runner::ScriptedRunner;
 use support::server::{Action, Options, Server};
 
@@ -50,7 +50,7 @@ fn main() {
             progress: false,
         };
         let start = Instant::now();
-        let s = run(&cfg, &client, &ScriptedRunner, &PlaceholderGrader).expect("run");
+        let s = run(&cfg, &client, &ScriptedRunner, &Verifier::default()).expect("run");
         let wall = start.elapsed().as_secs_f64();
         let ts = &s.trajectories;
         assert!(ts.iter().all(|t| t.is_correct() && t.tool_calls == 1), "a sample failed");

@@ -197,7 +197,7 @@ fn scalar(value: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::PlaceholderGrader;
+    use crate::Verifier;
 
     fn shared(name: &str) -> std::path::PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/datasets").join(name)
@@ -205,7 +205,7 @@ mod tests {
 
     #[test]
     fn reference_datasets_load_as_they_are() {
-        let g = PlaceholderGrader;
+        let g = Verifier::default();
         for (file, count) in [
             ("AIME24.jsonl", 30),
             ("AIME25.jsonl", 30),
@@ -233,7 +233,7 @@ mod tests {
     #[test]
     fn bad_lines_are_skipped_with_reasons() {
         let text = "{\"problem\":\"a\",\"solution\":\"1\"}\nnot json\n\n{\"question\":\"b\",\"solution\":\"2\"}\n[1]\n";
-        let d = Dataset::parse("t", text, &Fields::default(), &PlaceholderGrader);
+        let d = Dataset::parse("t", text, &Fields::default(), &Verifier::default());
         assert_eq!(d.problems.len(), 1);
         let lines: Vec<usize> = d.skipped.iter().map(|s| s.0).collect();
         assert_eq!(lines, vec![2, 4, 5]);
@@ -242,7 +242,7 @@ mod tests {
 
     #[test]
     fn training_format_parquet_loads_with_its_chat_prompt() {
-        let g = PlaceholderGrader;
+        let g = Verifier::default();
         let math = Dataset::load(&shared("math500-train-format.parquet"), &Fields::default(), &g).unwrap();
         assert_eq!((math.problems.len(), math.skipped.len()), (500, 0));
         let p = &math.problems[0];
@@ -270,24 +270,24 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let empty = dir.join("empty.jsonl");
         std::fs::write(&empty, "\n").unwrap();
-        let err = Dataset::load(&empty, &Fields::default(), &PlaceholderGrader).unwrap_err().to_string();
+        let err = Dataset::load(&empty, &Fields::default(), &Verifier::default()).unwrap_err().to_string();
         assert!(err.contains("empty"), "{err}");
         let other = dir.join("other.jsonl");
         std::fs::write(&other, "{\"q\":\"x\",\"a\":\"1\"}\n").unwrap();
-        let err = Dataset::load(&other, &Fields::default(), &PlaceholderGrader).unwrap_err().to_string();
+        let err = Dataset::load(&other, &Fields::default(), &Verifier::default()).unwrap_err().to_string();
         assert!(
             err.contains("no field \"problem\" or \"prompt\"") && err.contains("first line has fields: a, q"),
             "{err}"
         );
         let fields = Fields { problem: Some("q".into()), answer: Some("a".into()), id: None };
-        assert_eq!(Dataset::load(&other, &fields, &PlaceholderGrader).unwrap().problems[0].gold, "1");
+        assert_eq!(Dataset::load(&other, &fields, &Verifier::default()).unwrap().problems[0].gold, "1");
         let dup = dir.join("dup.jsonl");
         std::fs::write(
             &dup,
             "{\"id\":1,\"problem\":\"x\",\"solution\":\"1\"}\n{\"id\":1,\"problem\":\"y\",\"solution\":\"2\"}\n",
         )
         .unwrap();
-        let err = Dataset::load(&dup, &Fields::default(), &PlaceholderGrader).unwrap_err().to_string();
+        let err = Dataset::load(&dup, &Fields::default(), &Verifier::default()).unwrap_err().to_string();
         assert!(err.contains("two problems have the id \"1\""), "{err}");
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -1,8 +1,7 @@
 //! Grading: how the loop extracts a final answer and compares it with the gold answer.
 //!
-//! The loop grades through the [`Grader`] trait so that it does not depend on one verifier. [`PlaceholderGrader`] is
-//! a stand-in until `cir-verify` lands: it extracts the last `\boxed{…}` and compares strings after trimming — it is
-//! not a verifier and undercounts every answer written differently from the gold one.
+//! The loop grades through the [`Grader`] trait so that callers can swap the grading convention; [`Verifier`] is the
+//! project's verifier (`cir-verify`) and the default everywhere.
 
 use cir_record::Verdict;
 
@@ -12,7 +11,7 @@ pub trait Grader: Send + Sync {
     fn extract(&self, response: &str) -> Option<String>;
     /// The gold answer held in a dataset field: a bare answer, or a worked solution whose last `\boxed{}` is it.
     fn gold(&self, solution: &str) -> String;
-    /// Whether `answer` is equivalent to `gold`, with a short reason.
+    /// Whether the answer `answer` is equivalent to `gold`, with a short reason.
     fn verify(&self, answer: &str, gold: &str) -> Verdict;
     /// Grades a whole response: extraction, then verification.
     fn grade(&self, response: &str, gold: &str) -> (Option<String>, Verdict) {
@@ -26,42 +25,34 @@ pub trait Grader: Send + Sync {
     }
 }
 
-/// PLACEHOLDER until `cir-verify` lands: last `\boxed{…}` extraction and exact string comparison after trimming.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct PlaceholderGrader;
+/// The project's verifier, `cir-verify`, with its options (default: exact mathematical equivalence, see
+/// [`cir_verify::Options`]).
+#[derive(Clone, Debug, Default)]
+pub struct Verifier {
+    /// Grading conventions.
+    pub options: cir_verify::Options,
+}
 
-impl Grader for PlaceholderGrader {
+impl Grader for Verifier {
     fn extract(&self, response: &str) -> Option<String> {
-        last_boxed(response)
+        cir_verify::extract_answer(response)
     }
 
+    /// The last `\boxed{}` of a worked solution; a bare answer as it is (trimmed).
     fn gold(&self, solution: &str) -> String {
-        last_boxed(solution).unwrap_or_else(|| solution.trim().to_owned())
+        let boxed = solution.contains("\\boxed") || solution.contains("\\fbox");
+        boxed.then(|| cir_verify::extract_answer(solution)).flatten().unwrap_or_else(|| solution.trim().to_owned())
     }
 
     fn verify(&self, answer: &str, gold: &str) -> Verdict {
-        let equivalent = answer.trim() == gold.trim();
-        Verdict { equivalent, reason: if equivalent { "equal: string" } else { "different: string" }.into() }
+        let v = cir_verify::verify_with(answer, gold, &self.options);
+        Verdict { equivalent: v.equivalent, reason: v.reason.to_string() }
     }
-}
 
-/// The content of the last `\boxed{…}` (balanced braces), trimmed.
-fn last_boxed(text: &str) -> Option<String> {
-    let start = text.rfind("\\boxed{")? + "\\boxed{".len();
-    let mut depth = 1usize;
-    for (i, c) in text[start..].char_indices() {
-        match c {
-            '{' => depth += 1,
-            '}' => {
-                depth -= 1;
-                if depth == 0 {
-                    return Some(text[start..start + i].trim().to_owned());
-                }
-            }
-            _ => {}
-        }
+    /// The verifier reads the whole response itself (its extraction, the same as [`Grader::extract`]).
+    fn grade(&self, response: &str, gold: &str) -> (Option<String>, Verdict) {
+        (self.extract(response), self.verify(response, gold))
     }
-    None
 }
 
 #[cfg(test)]
@@ -69,13 +60,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn placeholder_extracts_the_last_balanced_box() {
-        let g = PlaceholderGrader;
-        assert_eq!(g.extract("\\boxed{1} then \\boxed{\\frac{1}{2}}").as_deref(), Some("\\frac{1}{2}"));
-        assert_eq!(g.extract("\\boxed{unclosed"), None);
+    fn the_verifier_grades_whole_responses_and_bare_answers() {
+        let g = Verifier::default();
+        let (answer, verdict) = g.grade("so the answer is \\boxed{\\dfrac{1}{2}}.", "0.5");
+        assert_eq!(
+            (answer.as_deref(), verdict.equivalent, verdict.reason.as_str()),
+            (Some("\\dfrac{1}{2}"), true, "equal: exact")
+        );
+        assert!(!g.grade("no answer here", "7").1.equivalent);
+        assert!(!g.grade("\\boxed{8}", "7").1.equivalent);
         assert_eq!(g.gold("  42 "), "42");
         assert_eq!(g.gold("so \\boxed{7}."), "7");
-        assert!(g.grade("\\boxed{ 7 }", "7").1.equivalent);
-        assert_eq!(g.grade("no box", "7").1.reason, "no answer found");
+        assert_eq!(g.gold("\\left( 3, \\frac{\\pi}{2} \\right)"), "\\left( 3, \\frac{\\pi}{2} \\right)");
+        // Majority voting groups equivalent bare answers.
+        assert!(g.verify("1/2", "0.5").equivalent);
     }
 }

@@ -11,11 +11,11 @@
 //! Trajectories and metrics are the [`cir_record`] types.
 //!
 //! ```
-//! use cir_eval::{Grader, PlaceholderGrader, Template};
+//! use cir_eval::{Grader, Verifier, Template};
 //!
 //! let prompt = Template::resolve("cir-qwen-math").unwrap().render("What is 2+3?");
 //! assert!(prompt.ends_with("\\boxed{}.\nWhat is 2+3?"));
-//! let (answer, verdict) = PlaceholderGrader.grade("so \\boxed{5}", "5");
+//! let (answer, verdict) = Verifier::default().grade("so \\boxed{5}", "5");
 //! assert_eq!((answer.as_deref(), verdict.equivalent), (Some("5"), true));
 //! ```
 #![deny(missing_docs)]
@@ -24,7 +24,7 @@
 pub use client::{Client, ClientConfig};
 pub use dataset::{Dataset, Fields, Problem};
 pub use error::Error;
-pub use grader::{Grader, PlaceholderGrader};
+pub use grader::{Grader, Verifier};
 pub use rollout::{CODE_STOP, Rollout, RolloutConfig, sample_seed};
 pub use runner::{CodeRunner, CodeSession, RunnerError};
 pub use template::{Api, Template};

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
-use cir_eval::{Grader, PlaceholderGrader, report, score};
+use cir_eval::{Grader, Verifier, report, score};
 use clap::{Parser, Subcommand};
 
 /// Code-integrated reasoning: run model-written Python in a deterministic sandbox, grade answers, evaluate models.
@@ -54,7 +54,7 @@ struct GradeArgs {
 
 fn main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
-    let grader = PlaceholderGrader;
+    let grader = Verifier::default();
     match cli.cmd {
         Command::Score(args) => cmd_score(&args, &grader).map(|()| ExitCode::SUCCESS),
         Command::Report(args) => cmd_report(&args, &grader).map(|()| ExitCode::SUCCESS),

@@ -196,11 +196,11 @@ pub struct ReportArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::PlaceholderGrader;
+    use crate::Verifier;
 
     #[test]
     fn empty_input_renders_without_curves() {
-        let m = metrics(&[], &PlaceholderGrader);
+        let m = metrics(&[], &Verifier::default());
         let svg = svg(&m);
         assert!(svg.starts_with("<svg") && svg.ends_with("</svg>\n") && !svg.contains("<polyline"), "{svg}");
         let md = markdown(&m);

@@ -7,7 +7,7 @@
 //!    (vLLM does), the fence is re-appended. A stop on a fence that closes no Python block (a bare `` ``` `` fence
 //!    opening some other block) is not a tool call: the text and the fence are kept and generation goes on.
 //! 3. Run the code ([`CodeRunner`], a fresh interpreter per block by default, one session per trajectory when
-//!    stateful), append [`Execution::feedback`] and go to 1.
+//!    stateful — restarted after a block that hit a limit), append [`Execution::feedback`] and go to 1.
 //! 4. Once the tool budget is spent the next request carries no stop sequence: the model's last segment is kept as it
 //!    is and nothing in it is executed (the reference's behaviour); if it still holds a code block, the trajectory's
 //!    finish is `budget_exhausted`.
@@ -280,10 +280,15 @@ impl<R: CodeRunner, G: Grader + ?Sized> Rollout<'_, R, G> {
 
     fn execute(&self, code: &str, seed: u64, session: &mut Option<R::Session>) -> Execution {
         let result = if self.config.stateful {
-            match session {
+            let result = match session {
                 Some(s) => s.exec(code),
                 None => self.runner.session(seed).and_then(|s| session.insert(s).exec(code)),
+            };
+            // A limit or trap stops the interpreter: the next block starts a fresh one, as a notebook kernel restarts.
+            if !matches!(&result, Ok(e) if matches!(e.status, Status::Ok | Status::Error)) {
+                *session = None;
             }
+            result
         } else {
             self.runner.exec(code, seed)
         };
