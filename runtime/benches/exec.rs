@@ -48,6 +48,27 @@ fn latency(name: &str, sandbox: &Sandbox, samples_scale: f64) {
     }
 }
 
+/// The same snippets in one persistent session: no instantiation, so the difference to the fresh-instance rows is
+/// the per-execution setup (scratch folder, store, instance, reseed turn).
+fn session_latency(sandbox: &Sandbox) {
+    let mut session = sandbox.session(0).expect("a session");
+    for &(snippet, code, n) in SNIPPETS {
+        let mut ms: Vec<f64> = (0..n)
+            .map(|_| {
+                let t = Instant::now();
+                session.exec(code).expect("runs");
+                t.elapsed().as_secs_f64() * 1e3
+            })
+            .collect();
+        ms.sort_by(f64::total_cmp);
+        println!(
+            "| cir-runtime session | {snippet} | {n} | {:.2} | {:.2} |",
+            percentile(&ms, 0.5),
+            percentile(&ms, 0.9)
+        );
+    }
+}
+
 fn throughput(sandbox: &Sandbox, workers: usize, count: usize) -> f64 {
     let pool = Pool::new(sandbox, workers, workers * 4);
     let started = Instant::now();
@@ -84,6 +105,7 @@ fn main() {
     println!("| runtime | snippet | runs | median ms | p90 ms |");
     println!("| --- | --- | --- | --- | --- |");
     latency("cir-runtime (snapshot)", &sandbox, 1.0);
+    session_latency(&sandbox);
     if std::env::var_os("CIR_BENCH_NO_PRELOAD").is_some() {
         let options = cir_python_wasm::Options { preload: Some("pass".into()), ..Default::default() };
         let plain = Sandbox::builder()

@@ -64,6 +64,7 @@ fn determinism_twenty_runs_byte_identical() {
 
 #[test]
 fn sleep_advances_virtual_time_without_waiting() {
+    sandbox();
     let started = Instant::now();
     let run = run("sleep");
     assert_eq!(run.status, Status::Ok, "{run:?}");
@@ -134,6 +135,7 @@ fn bad_input_is_refused_with_a_clear_error() {
 
 #[test]
 fn timeout_busy_loop() {
+    sandbox();
     let started = Instant::now();
     let run = run("busy_loop");
     assert_eq!(run.status, Status::Timeout, "{run:?}");
