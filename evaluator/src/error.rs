@@ -76,6 +76,9 @@ pub enum Error {
         /// The last failure.
         last: Box<Error>,
     },
+    /// The sandbox could not be prepared.
+    #[error(transparent)]
+    Sandbox(#[from] cir_runtime::Error),
     /// A setting is out of range.
     #[error("invalid setting: {0}")]
     Config(String),

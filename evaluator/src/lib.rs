@@ -44,4 +44,5 @@ mod dataset;
 mod error;
 mod grader;
 mod runner;
+mod sandbox;
 mod template;

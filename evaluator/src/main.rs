@@ -16,6 +16,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Evaluate a model server on datasets: generate, run every code block in the sandbox, grade, append trajectories.
+    Run(cir_eval::run::RunArgs),
     /// Re-grade trajectories with the current grader.
     Score(score::ScoreArgs),
     /// Metrics of trajectory files: avg@n, pass@k, maj@k, greedy accuracy, tool statistics.
@@ -56,6 +58,7 @@ fn main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     let grader = Verifier::default();
     match cli.cmd {
+        Command::Run(args) => cmd_run(&args, &grader).map(|()| ExitCode::SUCCESS),
         Command::Score(args) => cmd_score(&args, &grader).map(|()| ExitCode::SUCCESS),
         Command::Report(args) => cmd_report(&args, &grader).map(|()| ExitCode::SUCCESS),
         Command::Grade(args) => cmd_grade(args),
@@ -63,6 +66,21 @@ fn main() -> anyhow::Result<ExitCode> {
         Command::Setup(args) => cir_eval::setup::run(&args).map(|()| ExitCode::SUCCESS),
         Command::View(args) => cmd_view(&args).map(|()| ExitCode::SUCCESS),
     }
+}
+
+fn cmd_run(args: &cir_eval::run::RunArgs, grader: &dyn Grader) -> anyhow::Result<()> {
+    let sandbox = cir_eval::run::sandbox(args, &|msg| eprintln!("cir-eval: {msg}")).context("loading the sandbox")?;
+    let s = cir_eval::run::execute(args, &sandbox, grader, &mut |w| eprintln!("warning: {w}"))?;
+    eprintln!(
+        "{} samples generated, {} already done in {}, {} failed{}",
+        s.generated,
+        s.resumed,
+        args.out.display(),
+        s.errors,
+        s.first_error.map(|e| format!(" (first: {e})")).unwrap_or_default()
+    );
+    print!("{}", report::render(&report::metrics(&s.trajectories, grader), report::Format::Md));
+    Ok(())
 }
 
 fn cmd_score(args: &score::ScoreArgs, grader: &dyn Grader) -> anyhow::Result<()> {

@@ -189,6 +189,12 @@ pub struct RunArgs {
     /// Endpoint kind for a template file [default: the template's; completions for files].
     #[arg(long, value_enum)]
     pub api: Option<ApiArg>,
+    /// Wall-clock deadline per code block, in seconds (the reference's 5 s).
+    #[arg(long, default_value_t = 5.0)]
+    pub exec_timeout: f64,
+    /// Feed back only what the code printed, not the value of a final bare expression (the reference executor).
+    #[arg(long)]
+    pub no_echo: bool,
     /// Only the first N problems of each dataset (a quick smoke run) [default: all].
     #[arg(long)]
     pub limit: Option<usize>,
@@ -308,6 +314,25 @@ impl RunArgs {
         client.attempts = self.attempts;
         Ok((config, client, warnings))
     }
+}
+
+/// The sandbox `cir-eval run` executes code blocks in, with the limits of `args`; `progress` hears about a first-use
+/// preparation (fetch, snapshot, compile).
+///
+/// # Errors
+/// [`Error::Config`] for a bad `--exec-timeout`, [`Error::Sandbox`] when the interpreter cannot be prepared.
+pub fn sandbox(args: &RunArgs, progress: &dyn Fn(&str)) -> Result<cir_runtime::Sandbox, Error> {
+    if !(args.exec_timeout.is_finite() && args.exec_timeout > 0.0) {
+        return Err(Error::Config("--exec-timeout must be a positive number of seconds".into()));
+    }
+    let limits = cir_runtime::Limits {
+        timeout: std::time::Duration::from_secs_f64(args.exec_timeout),
+        ..cir_runtime::Limits::default()
+    };
+    Ok(cir_runtime::Sandbox::builder()
+        .limits(limits)
+        .echo_last_expression(!args.no_echo)
+        .build_with_progress(progress)?)
 }
 
 /// `cir-eval run` as a function: resolves `args`, reports dataset warnings through `warn`, runs every sample with

@@ -145,6 +145,24 @@ fn stops_exactly_at_the_fence_and_feeds_back_the_output() {
 }
 
 #[test]
+fn real_python_runs_in_the_sandbox() {
+    let sandbox = cir_runtime::Sandbox::builder().build().unwrap();
+    let server = Server::start(model, Options::default());
+    let client = client(vec![server.url.clone()]);
+    let c = config("cir-qwen-math");
+    let r = Rollout { client: &client, runner: &sandbox, grader: &Verifier::default(), config: &c };
+    let t = r.sample("toy", &problem("add", "5"), 0);
+    assert_eq!(
+        t.response_text(),
+        "I will compute.\n```python\nprint(2+3)\n```\n```output\n5\n```\n The sum is 5, so the answer is \\boxed{5}."
+    );
+    assert!(t.is_correct());
+    let t = r.sample("toy", &problem("errors", "1"), 0);
+    assert!(t.response_text().contains("```output\nZeroDivisionError: division by zero\n```"), "{}", t.response_text());
+    assert!(t.response_text().contains("```output\nTimeout Error\n```"), "{}", t.response_text());
+}
+
+#[test]
 fn errors_timeouts_and_a_missing_box() {
     let server = Server::start(model, Options::default());
     let t = sample_with(&server, &config("cir-qwen-math"), &problem("errors", "1"));
