@@ -263,6 +263,14 @@ impl<'a> Parser<'a> {
     fn leave(&mut self) {
         self.depth -= 1;
     }
+    /// Consumes the sign at the cursor and parses its operand with `rule`, one nesting level deeper.
+    fn after_sign(&mut self, rule: fn(&mut Self) -> R) -> R {
+        self.pos += 1;
+        self.enter()?;
+        let operand = rule(self);
+        self.leave();
+        operand
+    }
     fn at_group_sep(&self) -> bool {
         match self.peek() {
             Some(Kind::Semicolon) => true,
@@ -468,27 +476,11 @@ impl<'a> Parser<'a> {
     /// `unary := ('-' | '+' | '\pm') unary | term`
     fn unary(&mut self) -> R {
         match self.peek() {
-            Some(Kind::Minus) => {
-                self.pos += 1;
-                self.enter()?;
-                let r = self.unary();
-                self.leave();
-                Ok(Node::Neg(Box::new(r?)))
-            }
-            Some(Kind::Plus) => {
-                self.pos += 1;
-                self.enter()?;
-                let r = self.unary();
-                self.leave();
-                r
-            }
+            Some(Kind::Minus) => Ok(Node::Neg(Box::new(self.after_sign(Self::unary)?))),
+            Some(Kind::Plus) => self.after_sign(Self::unary),
             Some(Kind::PlusMinus) => {
                 let mp = self.text() == "mp";
-                self.pos += 1;
-                self.enter()?;
-                let r = self.unary();
-                self.leave();
-                Ok(Node::PlusMinus(Box::new(Node::int(0)), Box::new(r?), mp))
+                Ok(Node::PlusMinus(Box::new(Node::int(0)), Box::new(self.after_sign(Self::unary)?), mp))
             }
             _ => self.term(),
         }
@@ -661,20 +653,8 @@ impl<'a> Parser<'a> {
     /// `signed := ('-' | '+') signed | power`
     fn signed(&mut self) -> R {
         match self.peek() {
-            Some(Kind::Minus) => {
-                self.pos += 1;
-                self.enter()?;
-                let r = self.signed();
-                self.leave();
-                Ok(Node::Neg(Box::new(r?)))
-            }
-            Some(Kind::Plus) => {
-                self.pos += 1;
-                self.enter()?;
-                let r = self.signed();
-                self.leave();
-                r
-            }
+            Some(Kind::Minus) => Ok(Node::Neg(Box::new(self.after_sign(Self::signed)?))),
+            Some(Kind::Plus) => self.after_sign(Self::signed),
             _ => self.power(),
         }
     }
