@@ -5,7 +5,11 @@
 //! (`total − generation`: code execution, grading, bookkeeping) and per tool call. The generation column is the HTTP
 //! round trips to the in-process server, whose own work shares the CPU with the loop.
 //!
-//! `cargo bench -p cir-eval --bench 1-loop-overhead [-- SAMPLES]` (default 1000 samples per concurrency).
+//! Two tables: with an instant scripted code runner (the loop alone), then with the real sandbox (`cir-runtime`,
+//! fresh WASI CPython instance per block), so the difference is the sandbox's cost per tool call.
+//!
+//! `cargo bench -p cir-eval --bench 1-loop-overhead [-- SAMPLES]` (default 1000 samples per concurrency with the
+//! scripted runner, at most 300 with the sandbox).
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -13,7 +17,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use cir_eval::run::{RunConfig, run};
-use cir_eval::{Client, ClientConfig, Dataset, Problem, RolloutConfig, Template, Verifier};
+use cir_eval::{Client, ClientConfig, CodeRunner, Dataset, Problem, RolloutConfig, Template, Verifier};
 use support::runner::ScriptedRunner;
 use support::server::{Action, Options, Server};
 
@@ -33,6 +37,15 @@ fn main() {
     let client = Client::new(config).expect("client");
     let dir = std::env::temp_dir().join(format!("cir-eval-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
+    table("scripted code runner (no execution)", &ScriptedRunner, samples, &client, &dir);
+    let sandbox = cir_runtime::Sandbox::builder().build().expect("sandbox");
+    table("cir-runtime sandbox (fresh instance per block)", &sandbox, samples.min(300), &client, &dir);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// One table: samples/s and per-sample times at concurrency 1, 8 and 64 with `runner` executing the code blocks.
+fn table<R: CodeRunner>(label: &str, runner: &R, samples: usize, client: &Client, dir: &std::path::Path) {
+    println!("\n{label}, {samples} samples per row\n");
     println!(
         "| concurrency | samples | samples/s | generation ms/sample | loop overhead ms/sample | overhead ms/tool call | of which tool ms | grading ms |"
     );
@@ -50,7 +63,7 @@ fn main() {
             progress: false,
         };
         let start = Instant::now();
-        let s = run(&cfg, &client, &ScriptedRunner, &Verifier::default()).expect("run");
+        let s = run(&cfg, client, runner, &Verifier::default()).expect("run");
         let wall = start.elapsed().as_secs_f64();
         let ts = &s.trajectories;
         assert!(ts.iter().all(|t| t.is_correct() && t.tool_calls == 1), "a sample failed");
@@ -69,5 +82,4 @@ fn main() {
             mean(&|t| t.timing.grading_ms),
         );
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
