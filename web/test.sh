@@ -17,7 +17,7 @@ npm test
 cd "$root"
 # Extra cargo flags for this build, e.g. CIR_EVAL_CARGO_FLAGS=--no-default-features where Parquet is not built yet.
 # shellcheck disable=SC2086
-cargo build --release -p cir-eval ${CIR_EVAL_CARGO_FLAGS:-}
+cargo build --release --workspace --bin cir-eval ${CIR_EVAL_CARGO_FLAGS:-}
 log="$(mktemp)"
 "$target/release/cir-eval" view web/app/tests/fixtures/sample.jsonl --port 0 > "$log" &
 server=$!

@@ -6,7 +6,7 @@ root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
 target="${CARGO_TARGET_DIR:-$root/target}"
 cargo build --release -p cir-web --target wasm32-unknown-unknown
-cargo build --release -p cir-eval
+cargo build --release --workspace --bin cir-eval
 pkg="$target/cir-web-pkg"
 wasm-bindgen --target nodejs --out-dir "$pkg" "$target/wasm32-unknown-unknown/release/cir_web.wasm"
 cases="$root/../shared/verifier-cases"
