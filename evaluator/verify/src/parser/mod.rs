@@ -263,6 +263,13 @@ impl<'a> Parser<'a> {
     fn leave(&mut self) {
         self.depth -= 1;
     }
+    /// Runs a chain rule whose every link nests the tree one level deeper, then restores the depth it started at.
+    fn chain(&mut self, body: fn(&mut Self) -> R) -> R {
+        let before = self.depth;
+        let r = body(self);
+        self.depth = before;
+        r
+    }
     /// Consumes the sign at the cursor and parses its operand with `rule`, one nesting level deeper.
     fn after_sign(&mut self, rule: fn(&mut Self) -> R) -> R {
         self.pos += 1;
@@ -396,10 +403,7 @@ impl<'a> Parser<'a> {
 
     /// `setexpr := additive (('\cup' | '\cap' | '\setminus') additive)*`
     fn setexpr(&mut self) -> R {
-        let before = self.depth;
-        let r = self.setexpr_chain();
-        self.depth = before;
-        r
+        self.chain(Self::setexpr_chain)
     }
 
     /// The body of [`Self::setexpr`]: a change of set operation nests the tree and counts against the limit.
@@ -436,10 +440,7 @@ impl<'a> Parser<'a> {
 
     /// `additive := unary (('+' | '-' | '\pm' | '\mp') term)*`
     fn additive(&mut self) -> R {
-        let before = self.depth;
-        let r = self.additive_chain();
-        self.depth = before;
-        r
+        self.chain(Self::additive_chain)
     }
 
     /// The body of [`Self::additive`]: every `±` nests the tree and counts against the depth limit.
@@ -488,10 +489,7 @@ impl<'a> Parser<'a> {
 
     /// `term := power (('*' | '\cdot' | '\times' | '/' | '\div') signed | power | unit)*`
     fn term(&mut self) -> R {
-        let before = self.depth;
-        let r = self.term_chain();
-        self.depth = before;
-        r
+        self.chain(Self::term_chain)
     }
 
     /// The body of [`Self::term`]: every `/` and `%` nests the tree and counts against the depth limit.
@@ -749,10 +747,7 @@ impl<'a> Parser<'a> {
 
     /// `postfix := primary ('!' | '%' | '°' | "'" | '_' subscript)*`
     fn postfix(&mut self) -> R {
-        let before = self.depth;
-        let r = self.postfix_chain();
-        self.depth = before;
-        r
+        self.chain(Self::postfix_chain)
     }
 
     /// The body of [`Self::postfix`]: every `!`, `'` and subscript nests the tree and counts against the limit.
