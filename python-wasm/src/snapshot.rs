@@ -36,6 +36,10 @@ _warm = [
     list(itertools.permutations(range(3))), collections.Counter("abca"), decimal.Decimal(1) / 7,
     statistics.mean([1, 2, 3]), f"{1.5:.3f}", "%d" % 3, repr(1e100),
 ]
+# Room to grow: a block allocated and freed here stays with the allocator, so an execution that needs up to 64 MiB
+# more does not grow linear memory (which cannot shrink, and an instance whose memory grew is not reused).
+_room = bytearray(64 << 20)
+del _room
 "#;
 
 /// The second preload turn: one raised and formatted exception, so the first traceback of an execution costs

@@ -94,17 +94,19 @@ fn main() {
     let t = Instant::now();
     let sandbox = Sandbox::builder().build().expect("the sandbox loads (run `cir-eval setup` first)");
     let load = t.elapsed();
-    let rss_loaded = rss_mib();
+    let rss_module = rss_mib();
     println!(
         "load: {:.2} s; RSS {:.0} MiB before, {:.0} MiB with the module loaded",
         load.as_secs_f64(),
         rss_start,
-        rss_loaded
+        rss_module
     );
     println!();
     println!("| runtime | snippet | runs | median ms | p90 ms |");
     println!("| --- | --- | --- | --- | --- |");
-    latency("cir-runtime (snapshot)", &sandbox, 1.0);
+    latency("cir-runtime (snapshot, reused instance reset to it)", &sandbox, 1.0);
+    let unpooled = Sandbox::builder().spare_instances(0).build().expect("loads");
+    latency("cir-runtime (snapshot, new instance each time)", &unpooled, 0.3);
     session_latency(&sandbox);
     if std::env::var_os("CIR_BENCH_NO_PRELOAD").is_some() {
         let options = cir_python_wasm::Options { preload: Some("pass".into()), ..Default::default() };
@@ -117,12 +119,15 @@ fn main() {
     }
     println!();
     let workers = 2;
-    let rate = throughput(&sandbox, workers, 2000);
-    println!("throughput: {rate:.0} trivial executions/s with {workers} workers");
+    let rate = throughput(&unpooled, workers, 500);
+    println!("throughput, new instance each time: {rate:.0} trivial executions/s with {workers} workers");
+    drop(unpooled);
+    let rate = throughput(&sandbox, workers, 4000);
+    println!("throughput, reused instances: {rate:.0} trivial executions/s with {workers} workers");
     std::thread::sleep(Duration::from_millis(200));
     let rss_idle = rss_mib();
     println!(
         "RSS after the pool ran and went idle: {rss_idle:.0} MiB, {:.1} MiB per worker beyond the loaded module",
-        (rss_idle - rss_loaded) / workers as f64
+        (rss_idle - rss_module) / workers as f64
     );
 }

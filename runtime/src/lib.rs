@@ -38,6 +38,7 @@ mod error;
 mod host;
 mod limits;
 mod pool;
+mod reset;
 mod session;
 
 use std::path::PathBuf;
@@ -46,9 +47,11 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use cir_python_wasm::{Interpreter, Options};
-use wasmtime::{Engine, Instance, InstancePre, Linker, Store};
+use wasmtime::{Engine, Instance, InstancePre, Linker, Memory, Store};
+use wasmtime_wasi::WasiCtxBuilder;
 
 use host::{Captured, HostState, MemoryLimiter, Pipe, SeededRandom, SharedOutput, VirtualClock};
+use reset::PageScanner;
 
 /// How often the deadline is checked: the epoch ticker's period.
 const TICK: Duration = Duration::from_millis(10);
@@ -62,6 +65,7 @@ pub struct SandboxBuilder {
     echo: bool,
     wall_start: Duration,
     options: Options,
+    spares: usize,
 }
 
 impl SandboxBuilder {
@@ -82,6 +86,14 @@ impl SandboxBuilder {
     /// Where the guest's wall clock starts, since the Unix epoch. Default 2024-01-01T00:00:00Z.
     pub fn wall_clock_start(mut self, since_epoch: Duration) -> Self {
         self.wall_start = since_epoch;
+        self
+    }
+
+    /// How many used instances are kept, their memory put back to the snapshot, for later executions. Default: the
+    /// number of cores (a [`Pool`]'s default worker count). Each holds the pages its executions wrote (at most
+    /// 16 MiB) and a twin instance; `0` maps a new instance for every execution.
+    pub fn spare_instances(mut self, count: usize) -> Self {
+        self.spares = count;
         self
     }
 
@@ -122,6 +134,9 @@ impl SandboxBuilder {
                 limits: self.limits,
                 echo: self.echo,
                 wall_start: self.wall_start,
+                scanner: PageScanner::probe(),
+                spares: Mutex::new(Vec::new()),
+                max_spares: self.spares,
             }),
         })
     }
@@ -139,6 +154,16 @@ struct Inner {
     limits: Limits,
     echo: bool,
     wall_start: Duration,
+    /// `None` where the kernel cannot list written pages: every execution then maps a new instance.
+    scanner: Option<PageScanner>,
+    spares: Mutex<Vec<Spare>>,
+    max_spares: usize,
+}
+
+impl Inner {
+    fn max_memory(&self) -> usize {
+        usize::try_from(self.limits.memory_bytes).unwrap_or(usize::MAX)
+    }
 }
 
 impl Sandbox {
@@ -149,6 +174,7 @@ impl Sandbox {
             echo: true,
             wall_start: DEFAULT_WALL_START,
             options: Options::default(),
+            spares: Pool::default_workers(),
         }
     }
 
@@ -159,6 +185,11 @@ impl Sandbox {
 
     /// Runs `code` in a fresh interpreter seeded with `seed` and reports how it ended.
     ///
+    /// "Fresh" means the guest's linear memory holds exactly the snapshot's bytes and its host side (`/tmp`, output,
+    /// clocks, randomness) is new. Where the kernel allows it (Linux ≥ 6.7), the instance of an earlier execution that
+    /// ended normally is reused after the pages it wrote are copied back from an untouched twin instance, which is
+    /// several times cheaper than mapping a new instance; any other instance is dropped.
+    ///
     /// # Errors
     ///
     /// Only for refused input ([`Error::EmptyCode`], [`Error::NulByte`], [`Error::CodeTooLarge`]) and host-side
@@ -166,8 +197,16 @@ impl Sandbox {
     pub fn exec(&self, code: &str, seed: u64) -> Result<Execution, Error> {
         self.check(code)?;
         let started = Instant::now();
-        let mut guest = Guest::start(&self.inner, seed)?;
-        Ok(guest.run(&self.inner, code, started).0)
+        let (mut guest, pristine) = match self.inner.acquire()? {
+            Ok(pair) => pair,
+            Err(refused) => return Ok(refused),
+        };
+        guest.begin(&self.inner, seed)?;
+        let (execution, stopped) = guest.run(&self.inner, code, started);
+        if !stopped {
+            self.inner.keep(guest, pristine);
+        }
+        Ok(execution)
     }
 
     /// A persistent interpreter (stateful mode): names defined by one [`Session::exec`] are seen by the next.
@@ -193,86 +232,153 @@ impl Sandbox {
     }
 }
 
-/// One live instance with its store, output and scratch folder.
+/// A used instance whose memory was put back to the snapshot, kept for the next execution, and its untouched twin
+/// (the source of the snapshot's bytes).
+struct Spare {
+    guest: Guest,
+    pristine: Guest,
+}
+
+impl Inner {
+    /// A spare instance with its twin, else a newly mapped instance; `Err(execution)` as [`Guest::instantiate`].
+    #[allow(clippy::type_complexity)]
+    fn acquire(&self) -> Result<Result<(Guest, Option<Guest>), Execution>, Error> {
+        if let Some(Spare { guest, pristine }) = self.spares.lock().unwrap_or_else(PoisonError::into_inner).pop() {
+            return Ok(Ok((guest, Some(pristine))));
+        }
+        Ok(Guest::instantiate(self)?.map(|guest| (guest, None)))
+    }
+
+    /// Puts `guest`'s memory back to the snapshot and keeps it as a spare; drops it instead when pages cannot be
+    /// scanned, its memory grew (it cannot shrink), it wrote more than [`SPARE_DIRTY_CAP`], or enough spares wait.
+    fn keep(&self, mut guest: Guest, pristine: Option<Guest>) {
+        let Some(scanner) = &self.scanner else { return };
+        if self.spares.lock().unwrap_or_else(PoisonError::into_inner).len() >= self.max_spares {
+            return;
+        }
+        let pristine = match pristine {
+            Some(pristine) => pristine,
+            None => match Guest::instantiate(self) {
+                Ok(Ok(pristine)) => pristine,
+                _ => return,
+            },
+        };
+        let source = pristine.memory.data(&pristine.store);
+        let target = guest.memory.data_mut(&mut guest.store);
+
+        if source.len() != target.len() {
+            return;
+        }
+        let mut ranges = Vec::new();
+        if scanner.private_pages(target, &mut ranges).is_err()
+            || ranges.iter().map(|r| r.len()).sum::<usize>() > SPARE_DIRTY_CAP
+        {
+            return;
+        }
+        for range in ranges {
+            target[range.clone()].copy_from_slice(&source[range]);
+        }
+        self.spares.lock().unwrap_or_else(PoisonError::into_inner).push(Spare { guest, pristine });
+    }
+}
+
+/// A spare whose written pages pass this many bytes is dropped rather than restored. A restored page stays a private
+/// copy, so a spare's set only grows (every reset copies all pages any of its executions wrote: ~1.2 MiB after
+/// trivial ones, ~6 MiB after a sympy solve); past this, copying costs about as much as mapping a new instance.
+const SPARE_DIRTY_CAP: usize = 16 << 20;
+
+/// One live instance and the host side of its current execution.
 struct Guest {
     store: Store<HostState>,
-    instance: Option<Instance>,
+    instance: Instance,
+    memory: Memory,
     output: SharedOutput,
-    _scratch: Scratch,
-    /// Set when instantiation itself was refused (the memory cap is below the snapshot's size).
-    refused: Option<Execution>,
+    /// The host folder behind the guest's `/tmp`: emptied before each execution, removed when dropped.
+    scratch: Option<Scratch>,
 }
 
 impl Guest {
-    fn start(inner: &Inner, seed: u64) -> Result<Guest, Error> {
-        let scratch = Scratch::new()?;
-        let output: SharedOutput =
-            Arc::new(Mutex::new(Captured { cap: inner.limits.output_bytes, ..Captured::default() }));
+    /// Maps a new instance of the snapshot with an idle host side; `Ok(Err(execution))` when the memory limit is
+    /// below what the snapshot needs, which every execution then reports.
+    fn instantiate(inner: &Inner) -> Result<Result<Guest, Execution>, Error> {
+        let output = SharedOutput::default();
+        let state = HostState {
+            wasi: WasiCtxBuilder::new().build_p1(),
+            limiter: MemoryLimiter { max_bytes: inner.max_memory(), hit: false },
+            clock: VirtualClock::new(inner.wall_start),
+        };
+        let mut store = Store::new(&inner.interpreter.engine, state);
+        store.limiter(|h| &mut h.limiter);
+        // Instantiation is bounded too (it only maps the snapshot's memory).
+        store.set_epoch_deadline(deadline_ticks(inner.limits.timeout));
+        store.epoch_deadline_trap();
+        let instance = match inner.pre.instantiate(&mut store) {
+            Ok(instance) => instance,
+            Err(e) if store.data().limiter.hit => {
+                let mut refused = Execution::new(Status::MemoryLimit);
+                refused.error = Some(format!(
+                    "MemoryError: the memory limit of {} MiB is below what the interpreter needs to start ({e})",
+                    inner.limits.memory_bytes >> 20
+                ));
+                return Ok(Err(refused));
+            }
+            Err(e) => return Err(Error::wasm("instantiating the interpreter")(e)),
+        };
+        let memory = instance
+            .get_memory(&mut store, "memory")
+            .ok_or(Error::Wasm { stage: "instantiating the interpreter", reason: "no exported memory".into() })?;
+        Ok(Ok(Guest { store, instance, memory, output, scratch: None }))
+    }
+
+    /// Gives the instance a new host side for one execution (an empty `/tmp`, output, clocks at their start, randomness
+    /// seeded with `seed`) and reseeds the guest's `random` and `numpy.random`.
+    fn begin(&mut self, inner: &Inner, seed: u64) -> Result<(), Error> {
+        let scratch = match self.scratch.take() {
+            Some(scratch) => scratch.emptied()?,
+            None => Scratch::new()?,
+        };
+        self.output = Arc::new(Mutex::new(Captured { cap: inner.limits.output_bytes, ..Captured::default() }));
         let clock = VirtualClock::new(inner.wall_start);
         let wasi = cir_python_wasm::guest::wasi_builder(&inner.interpreter.artifacts.stdlib_dir, &scratch.path)?
-            .stdout(Pipe { shared: output.clone(), stderr: false })
-            .stderr(Pipe { shared: output.clone(), stderr: true })
+            .stdout(Pipe { shared: self.output.clone(), stderr: false })
+            .stderr(Pipe { shared: self.output.clone(), stderr: true })
             .wall_clock(clock.wall())
             .monotonic_clock(clock.monotonic())
             .secure_random(SeededRandom::new(seed))
             .insecure_random(SeededRandom::new(seed ^ 0x5eed_5eed_5eed_5eed))
             .insecure_random_seed(u128::from(seed))
             .build_p1();
-        let max_bytes = usize::try_from(inner.limits.memory_bytes).unwrap_or(usize::MAX);
-        let state = HostState { wasi, limiter: MemoryLimiter { max_bytes, hit: false }, clock };
-        let mut store = Store::new(&inner.interpreter.engine, state);
-        store.limiter(|h| &mut h.limiter);
+        *self.store.data_mut() =
+            HostState { wasi, limiter: MemoryLimiter { max_bytes: inner.max_memory(), hit: false }, clock };
+        self.scratch = Some(scratch);
+        self.store.set_epoch_deadline(deadline_ticks(inner.limits.timeout));
         if let Some(fuel) = inner.limits.fuel {
-            store.set_fuel(fuel).map_err(Error::wasm("setting fuel"))?;
+            self.store.set_fuel(fuel).map_err(Error::wasm("setting fuel"))?;
         }
-        // Instantiation is bounded too (it only maps the snapshot's memory).
-        store.set_epoch_deadline(deadline_ticks(inner.limits.timeout));
-        store.epoch_deadline_trap();
-        let mut guest = Guest { store, instance: None, output, _scratch: scratch, refused: None };
-        match inner.pre.instantiate(&mut guest.store) {
-            Ok(instance) => {
-                guest.instance = Some(instance);
-                let reseed = reseed_code(seed);
-                match cir_python_wasm::turn(&mut guest.store, &instance, &reseed) {
-                    Ok(0) => {}
-                    Ok(status) => {
-                        return Err(Error::Wasm { stage: "reseeding random", reason: format!("status {status}") });
-                    }
-                    Err(e) => return Err(Error::wasm("reseeding random")(e)),
-                }
-            }
-            Err(e) if guest.store.data().limiter.hit => {
-                let mut refused = Execution::new(Status::MemoryLimit);
-                refused.error = Some(format!(
-                    "MemoryError: the memory limit of {} MiB is below what the interpreter needs to start ({e})",
-                    inner.limits.memory_bytes >> 20
-                ));
-                guest.refused = Some(refused);
-            }
-            Err(e) => return Err(Error::wasm("instantiating the interpreter")(e)),
+        match cir_python_wasm::turn(&mut self.store, &self.instance, &reseed_code(seed)) {
+            Ok(0) => Ok(()),
+            Ok(status) => Err(Error::Wasm { stage: "reseeding random", reason: format!("status {status}") }),
+            Err(e) => Err(Error::wasm("reseeding random")(e)),
         }
-        Ok(guest)
     }
 
-    /// Runs one turn of `code` under fresh deadline and output caps. The flag is true when the interpreter was
+    /// Runs one turn of `code` under fresh deadline, fuel and output caps. The flag is true when the interpreter was
     /// stopped mid-turn (a trap or a limit), so it must not run again.
     fn run(&mut self, inner: &Inner, code: &str, started: Instant) -> (Execution, bool) {
-        if let Some(refused) = self.refused.clone() {
-            return (refused, true);
-        }
-        let Some(instance) = self.instance else {
-            return (Execution::new(Status::Crash), true);
-        };
         self.output.lock().unwrap_or_else(PoisonError::into_inner).reset(inner.limits.output_bytes);
         self.store.data_mut().limiter.hit = false;
         self.store.set_epoch_deadline(deadline_ticks(inner.limits.timeout));
-        let fuel_before = self.store.get_fuel().ok();
+        if let Some(fuel) = inner.limits.fuel
+            && self.store.set_fuel(fuel).is_err()
+        {
+            return (Execution::new(Status::Crash), true);
+        }
         let source = if inner.echo { code.to_string() } else { no_echo(code) };
-        let outcome = cir_python_wasm::turn(&mut self.store, &instance, &source);
+        let outcome = cir_python_wasm::turn(&mut self.store, &self.instance, &source);
         let stopped = outcome.is_err();
         let captured = std::mem::take(&mut *self.output.lock().unwrap_or_else(PoisonError::into_inner));
         let memory_hit = self.store.data().limiter.hit;
-        let fuel_out = fuel_before.is_some() && self.store.get_fuel().is_ok_and(|f| f == 0);
+        let fuel_out = inner.limits.fuel.is_some() && self.store.get_fuel().is_ok_and(|f| f == 0);
         let mut execution = classify(outcome, &captured, memory_hit, fuel_out, &inner.limits);
         execution.stdout = String::from_utf8_lossy(&captured.stdout).into_owned();
         execution.stderr = String::from_utf8_lossy(&captured.stderr).into_owned();
@@ -344,12 +450,13 @@ fn classify(
     run
 }
 
-/// A turn that reseeds the `random` module and, when loaded, `numpy.random` from the execution's seed; it binds no
-/// name and prints nothing.
+/// A turn that reseeds the `random` module and, when the snapshot holds it, `numpy.random` from the execution's seed;
+/// it binds no name and prints nothing. A `numpy.random` the code imports later seeds itself from `random_get`, which
+/// the execution's seed already fixes (and importing it here would cost milliseconds on every execution).
 fn reseed_code(seed: u64) -> String {
     format!(
-        "__import__('random').seed({seed}) or (__import__('sys').modules.get('numpy') and \
-         __import__('sys').modules['numpy'].random.seed({}))",
+        "__import__('random').seed({seed}) or (__import__('sys').modules.get('numpy.random') and \
+         __import__('sys').modules['numpy.random'].seed({}))",
         seed & 0xffff_ffff
     )
 }
@@ -393,10 +500,71 @@ impl Scratch {
         std::fs::create_dir(&path).map_err(|source| Error::Scratch { path: path.clone(), source })?;
         Ok(Scratch { path })
     }
+
+    /// The same folder with everything an execution left in it removed (a fresh one when that fails). Reusing the
+    /// folder keeps directory creation, a journaled write on most file systems, off the common path.
+    fn emptied(self) -> Result<Scratch, Error> {
+        let entries =
+            std::fs::read_dir(&self.path).map_err(|source| Error::Scratch { path: self.path.clone(), source })?;
+        for entry in entries {
+            let removed = entry.and_then(|entry| match entry.file_type()?.is_dir() {
+                true => std::fs::remove_dir_all(entry.path()),
+                false => std::fs::remove_file(entry.path()),
+            });
+            if removed.is_err() {
+                drop(self);
+                return Scratch::new();
+            }
+        }
+        Ok(self)
+    }
 }
 
 impl Drop for Scratch {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_spare_holds_exactly_the_snapshot_bytes() {
+        let sandbox = Sandbox::builder().spare_instances(1).build().expect("the sandbox loads");
+        if sandbox.inner.scanner.is_none() {
+            eprintln!("PAGEMAP_SCAN unsupported on this kernel: every execution maps a new instance");
+            return;
+        }
+        let traces = include_str!("../tests/py/leave_traces.py");
+        for seed in 0..3 {
+            let run = sandbox.exec(traces, seed).expect("runs");
+            assert_eq!(run.status, Status::Error, "{run:?}");
+        }
+        let mut spares = sandbox.inner.spares.lock().expect("not poisoned");
+        assert_eq!(spares.len(), 1, "the instance was not kept");
+        let Spare { guest, pristine } = &mut spares[0];
+        let used = guest.memory.data(&guest.store);
+        let snapshot = pristine.memory.data(&pristine.store);
+        assert_eq!(used.len(), snapshot.len());
+        let differing: Vec<usize> = used
+            .chunks(4096)
+            .zip(snapshot.chunks(4096))
+            .enumerate()
+            .filter(|(_, (a, b))| a != b)
+            .map(|(i, _)| i)
+            .collect();
+        assert!(
+            differing.is_empty(),
+            "{} pages differ from the snapshot, first {:?}",
+            differing.len(),
+            differing.first()
+        );
+        let globals = |instance: &Instance, store: &mut Store<HostState>| -> Vec<String> {
+            let exports: Vec<_> = instance.exports(&mut *store).filter_map(|e| e.into_global()).collect();
+            exports.into_iter().map(|g| format!("{:?}", g.get(&mut *store))).collect()
+        };
+        assert_eq!(globals(&guest.instance, &mut guest.store), globals(&pristine.instance, &mut pristine.store));
     }
 }

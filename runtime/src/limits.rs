@@ -8,7 +8,7 @@ pub struct Limits {
     /// Wall-clock deadline, enforced by epoch interruption (checked every 10 ms). Default 5 s, the reference
     /// executor's value. Hitting it gives `timeout`.
     pub timeout: Duration,
-    /// Cap on the guest's linear memory in bytes. Default 512 MiB; the snapshot itself needs about 200 MiB, so a cap
+    /// Cap on the guest's linear memory in bytes. Default 512 MiB; the snapshot itself needs about 170 MiB, so a cap
     /// below that refuses every execution. Growing past it makes allocation fail (`MemoryError` in Python), reported
     /// as `memory_limit`.
     pub memory_bytes: u64,

@@ -9,13 +9,18 @@ use crate::{Error, Execution, Guest, Sandbox, Status};
 /// session; later calls return [`Error::SessionEnded`]. `Send`; one execution at a time.
 pub struct Session {
     sandbox: Sandbox,
-    guest: Guest,
+    /// The interpreter, or the refusal every execution reports when the memory limit is below the snapshot's size.
+    guest: Result<Guest, Execution>,
     ended: Option<Status>,
 }
 
 impl Session {
     pub(crate) fn new(sandbox: Sandbox, seed: u64) -> Result<Session, Error> {
-        let guest = Guest::start(&sandbox.inner, seed)?;
+        // A session never hands its instance back, so a spare's twin is not needed.
+        let mut guest = sandbox.inner.acquire()?.map(|(guest, _twin)| guest);
+        if let Ok(guest) = &mut guest {
+            guest.begin(&sandbox.inner, seed)?;
+        }
         Ok(Session { sandbox, guest, ended: None })
     }
 
@@ -30,7 +35,10 @@ impl Session {
             return Err(Error::SessionEnded(status));
         }
         self.sandbox.check(code)?;
-        let (execution, stopped) = self.guest.run(&self.sandbox.inner, code, Instant::now());
+        let (execution, stopped) = match &mut self.guest {
+            Ok(guest) => guest.run(&self.sandbox.inner, code, Instant::now()),
+            Err(refused) => (refused.clone(), true),
+        };
         if stopped {
             self.ended = Some(execution.status);
         }

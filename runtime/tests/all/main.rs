@@ -82,6 +82,18 @@ fn fresh_instance_per_execution() {
 }
 
 #[test]
+fn a_reused_instance_keeps_nothing_of_the_last_execution() {
+    let before = sandbox().exec(&program("check_traces"), 3).unwrap();
+    assert_eq!(before.status, Status::Ok, "{before:?}");
+    for _ in 0..3 {
+        let left = run("leave_traces");
+        assert_eq!(left.error.as_deref(), Some("RuntimeError: left traces"), "{left:?}");
+        let after = sandbox().exec(&program("check_traces"), 3).unwrap();
+        assert_eq!(after.stdout, before.stdout);
+    }
+}
+
+#[test]
 fn preload_leaves_a_clean_namespace() {
     let run = run("clean_namespace");
     assert_eq!((run.status, run.stdout.as_str()), (Status::Ok, "[]\n"), "{run:?}");
