@@ -15,8 +15,13 @@ use burn::tensor::TensorData;
 use burn::tensor::activation::log_softmax;
 use cir_trainer::{KvCache, Model, ModelConfig, Rope, attention_mask, load};
 
-/// Tokens decoded per decode measurement.
+/// Tokens decoded per decode measurement; `CIR_BENCH_DECODE_STEPS` overrides it (e.g. to
+/// profile the decode steps rather than the prefill).
 const DECODE_STEPS: usize = 32;
+
+fn decode_steps() -> usize {
+    std::env::var("CIR_BENCH_DECODE_STEPS").ok().and_then(|s| s.parse().ok()).unwrap_or(DECODE_STEPS)
+}
 
 fn ids(batch: usize, len: usize, vocab: usize, device: &Device) -> Tensor<2, Int> {
     let data: Vec<i64> = (0..batch * len).map(|i| ((i * 7919 + 13) % vocab) as i64).collect();
@@ -28,16 +33,17 @@ fn sync(t: Tensor<3>) {
     let _ = t.slice([0..1, 0..1, 0..1]).into_data();
 }
 
-/// Tokens/s of `DECODE_STEPS` cached decoding steps after a `context`-token prefill.
+/// Tokens/s of [`decode_steps`] cached decoding steps after a `context`-token prefill.
 fn decode(model: &Model, config: &ModelConfig, batch: usize, context: usize, device: &Device) -> f64 {
-    let mut cache = KvCache::with_capacity(config.num_hidden_layers, context + DECODE_STEPS);
+    let steps = decode_steps();
+    let mut cache = KvCache::with_capacity(config.num_hidden_layers, context + steps);
     let positions: Vec<Vec<usize>> = vec![(0..context).collect(); batch];
     let rope = Rope::new(&positions, config.head_dim, config.rope_theta, device);
     let mut valid = vec![vec![true; context]; batch];
     let mask = attention_mask(&valid, 0, context, device);
     sync(model.hidden(ids(batch, context, config.vocab_size, device), &rope, &mask, &mut cache));
     let start = Instant::now();
-    for step in 0..DECODE_STEPS {
+    for step in 0..steps {
         for v in &mut valid {
             v.push(true);
         }
@@ -48,7 +54,7 @@ fn decode(model: &Model, config: &ModelConfig, batch: usize, context: usize, dev
         // The LM head and the read-back are part of each generated token's cost.
         let _ = model.logits(h).into_data();
     }
-    (batch * DECODE_STEPS) as f64 / start.elapsed().as_secs_f64()
+    (batch * steps) as f64 / start.elapsed().as_secs_f64()
 }
 
 /// Tokens/s of one forward + backward of the mean next-token loss.

@@ -5,13 +5,14 @@
 """
 
 import json
+import os
 import sys
 import time
 
 import torch
 from transformers import AutoModelForCausalLM
 
-DECODE_STEPS = 32
+DECODE_STEPS = int(os.environ.get("CIR_BENCH_DECODE_STEPS", "32"))
 
 
 def ids(batch, length, vocab):

@@ -4,7 +4,9 @@ Run once, in a throwaway virtualenv (PyTorch is several GB; CI does not run this
 
     python3 -m venv /tmp/fixtures-venv
     /tmp/fixtures-venv/bin/pip install torch transformers safetensors
-    /tmp/fixtures-venv/bin/python trainer/scripts/make_fixtures.py
+    /tmp/fixtures-venv/bin/python trainer/scripts/make_fixtures.py [NAME...]
+
+With names (e.g. `qwen3-tiny`), only those fixtures are (re)written.
 
 For each tiny random model it writes `config.json` + safetensors (as transformers'
 `save_pretrained` does) and `reference.json`: for a few prompts, the full logits, the log-prob of
@@ -13,9 +15,17 @@ each next prompt token, and the greedy continuation.
 
 import json
 import pathlib
+import sys
 
 import torch
-from transformers import LlamaConfig, LlamaForCausalLM, Qwen2Config, Qwen2ForCausalLM
+from transformers import (
+    LlamaConfig,
+    LlamaForCausalLM,
+    Qwen2Config,
+    Qwen2ForCausalLM,
+    Qwen3Config,
+    Qwen3ForCausalLM,
+)
 
 OUT = pathlib.Path(__file__).resolve().parent.parent / "tests" / "fixtures"
 PROMPTS = [[1, 5, 9, 200, 17, 3, 44], [7], [250, 0, 12, 12, 12, 99, 100, 101, 4, 8, 31]]
@@ -74,14 +84,28 @@ def save(name, model, **kwargs):
 
 
 def main():
-    torch.manual_seed(0)
-    qwen = Qwen2ForCausalLM(Qwen2Config(tie_word_embeddings=False, **SMALL)).float().eval()
-    save("qwen2-tiny", qwen)
-    # The same model in bf16, sharded: its reference is computed from the bf16 weights.
-    save("qwen2-tiny-bf16-sharded", qwen.to(torch.bfloat16), max_shard_size="40KB")
-    torch.manual_seed(1)
-    llama = LlamaForCausalLM(LlamaConfig(tie_word_embeddings=True, **SMALL)).float().eval()
-    save("llama-tiny", llama)
+    wanted = set(sys.argv[1:])
+    make = lambda name: not wanted or name in wanted
+    if make("qwen2-tiny") or make("qwen2-tiny-bf16-sharded"):
+        torch.manual_seed(0)
+        qwen = Qwen2ForCausalLM(Qwen2Config(tie_word_embeddings=False, **SMALL)).float().eval()
+        save("qwen2-tiny", qwen)
+        # The same model in bf16, sharded: its reference is computed from the bf16 weights.
+        save("qwen2-tiny-bf16-sharded", qwen.to(torch.bfloat16), max_shard_size="40KB")
+    if make("llama-tiny"):
+        torch.manual_seed(1)
+        llama = LlamaForCausalLM(LlamaConfig(tie_word_embeddings=True, **SMALL)).float().eval()
+        save("llama-tiny", llama)
+    if make("qwen3-tiny"):
+        torch.manual_seed(2)
+        # head_dim 16 is not hidden_size / heads (8): q/k/v widths come from the config's head_dim.
+        qwen3 = Qwen3ForCausalLM(Qwen3Config(tie_word_embeddings=True, head_dim=16, **SMALL)).float().eval()
+        # Random q/k norm weights (transformers initialises them to 1, which would hide a missing norm).
+        with torch.no_grad():
+            for layer in qwen3.model.layers:
+                for norm in (layer.self_attn.q_norm, layer.self_attn.k_norm):
+                    norm.weight.uniform_(0.5, 1.5)
+        save("qwen3-tiny", qwen3)
 
 
 if __name__ == "__main__":

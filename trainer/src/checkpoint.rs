@@ -222,6 +222,11 @@ pub fn save_hf_dir(dir: &Path, config: &ModelConfig, model: &Model) -> Result<()
         linear(&mut pending, format!("{p}.self_attn.k_proj"), &a.k_proj);
         linear(&mut pending, format!("{p}.self_attn.v_proj"), &a.v_proj);
         linear(&mut pending, format!("{p}.self_attn.o_proj"), &a.o_proj);
+        for (name, norm) in [("q_norm", &a.q_norm), ("k_norm", &a.k_norm)] {
+            if let Some(norm) = norm {
+                vector(&mut pending, format!("{p}.self_attn.{name}.weight"), norm.gamma.val());
+            }
+        }
         vector(
             &mut pending,
             format!("{p}.post_attention_layernorm.weight"),

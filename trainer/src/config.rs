@@ -6,14 +6,17 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
-/// Which decoder family a checkpoint belongs to. Both share one implementation; they differ in
-/// the attention biases and in the names Hugging Face gives them.
+/// Which decoder family a checkpoint belongs to. All share one implementation; they differ in
+/// the attention biases, the per-head q/k norms and in the names Hugging Face gives them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Architecture {
     /// `Qwen2ForCausalLM` (Qwen2, Qwen2.5, Qwen2.5-Math): q/k/v projections carry biases.
     Qwen2,
     /// `LlamaForCausalLM` (Llama, SmolLM2): no biases.
     Llama,
+    /// `Qwen3ForCausalLM` (Qwen3 dense): no biases, RMSNorm on each query and key head before
+    /// the rotary embedding, `head_dim` from the config.
+    Qwen3,
 }
 
 impl Architecture {
@@ -22,6 +25,7 @@ impl Architecture {
         match self {
             Self::Qwen2 => "Qwen2ForCausalLM",
             Self::Llama => "LlamaForCausalLM",
+            Self::Qwen3 => "Qwen3ForCausalLM",
         }
     }
 
@@ -30,7 +34,13 @@ impl Architecture {
         match self {
             Self::Qwen2 => "qwen2",
             Self::Llama => "llama",
+            Self::Qwen3 => "qwen3",
         }
+    }
+
+    /// Whether each query and key head is RMS-normalised before the rotary embedding.
+    pub fn qk_norm(self) -> bool {
+        self == Self::Qwen3
     }
 }
 
@@ -94,6 +104,9 @@ struct HfConfig {
     attention_bias: Option<bool>,
     bos_token_id: Option<u32>,
     eos_token_id: Option<EosIds>,
+    /// Qwen2 / Qwen3: sliding-window attention on some layers (not implemented).
+    #[serde(default)]
+    use_sliding_window: bool,
 }
 
 #[derive(Deserialize)]
@@ -123,7 +136,8 @@ impl ModelConfig {
     ///
     /// # Errors
     /// [`Error::Io`]/[`Error::Json`] for an unreadable file, [`Error::UnsupportedArchitecture`]
-    /// for anything but Qwen2 or Llama, [`Error::Config`] for inconsistent head counts.
+    /// for anything but Qwen2, Qwen3 or Llama, [`Error::Config`] for inconsistent head counts or
+    /// an unimplemented feature (rotary scaling, sliding-window attention).
     pub fn from_hf_file(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(Error::io(path))?;
         let hf: HfConfig =
@@ -131,6 +145,7 @@ impl ModelConfig {
         let architecture = match hf.architectures.first().map(String::as_str) {
             Some("Qwen2ForCausalLM") => Architecture::Qwen2,
             Some("LlamaForCausalLM") => Architecture::Llama,
+            Some("Qwen3ForCausalLM") => Architecture::Qwen3,
             Some(other) => return Err(Error::UnsupportedArchitecture(other.to_owned())),
             None => return Err(Error::UnsupportedArchitecture("<none>".to_owned())),
         };
@@ -141,6 +156,9 @@ impl ModelConfig {
                     "rotary scaling {kind:?} is not implemented (only the default rotary embedding)"
                 )));
             }
+        }
+        if hf.use_sliding_window {
+            return Err(Error::Config("sliding-window attention (use_sliding_window) is not implemented".into()));
         }
         let rope_theta =
             hf.rope_theta.or_else(|| hf.rope_parameters.as_ref().and_then(|p| p.rope_theta)).unwrap_or(DEFAULT_THETA);

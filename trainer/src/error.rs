@@ -23,7 +23,9 @@ pub enum Error {
         source: serde_json::Error,
     },
     /// The checkpoint is of an architecture this crate does not implement.
-    #[error("unsupported architecture {0:?}: supported are Qwen2ForCausalLM, LlamaForCausalLM (and GGUF `llama`)")]
+    #[error(
+        "unsupported architecture {0:?}: supported are Qwen2ForCausalLM, Qwen3ForCausalLM, LlamaForCausalLM (and GGUF `llama`)"
+    )]
     UnsupportedArchitecture(String),
     /// The config lacks a field or has an impossible value.
     #[error("invalid model config: {0}")]

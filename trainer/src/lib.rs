@@ -1,6 +1,6 @@
 //! `cir-trainer`: the policy model and its sampler, on burn.
 //!
-//! - [`ModelConfig`] / [`Model`]: the Qwen2 / Llama decoder, loaded from Hugging Face
+//! - [`ModelConfig`] / [`Model`]: the Qwen2 / Qwen3 / Llama decoder, loaded from Hugging Face
 //!   safetensors ([`load_hf_dir`], saved back with [`save_hf_dir`]) or from GGUF ([`Gguf`]).
 //! - [`generate`] with [`SamplingParams`]: batched sampling with a per-layer KV cache that
 //!   stops exactly at the end of a ```` ```python ```` block ([`code_block_end`]).

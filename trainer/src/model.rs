@@ -1,4 +1,4 @@
-//! The Qwen2 / Llama decoder, as Hugging Face transformers defines it.
+//! The Qwen2 / Qwen3 / Llama decoder, as Hugging Face transformers defines it.
 //!
 //! Each layer is written as Config → `init` → Module → `forward`. Weights come either from
 //! random initialisation (`init`) or from a [`WeightSource`] (`load`), a safetensors checkpoint
@@ -234,6 +234,10 @@ pub struct AttentionConfig {
     pub head_dim: usize,
     /// Biases on q/k/v (Qwen2).
     pub bias: bool,
+    /// RMSNorm on each query and key head before the rotary embedding (Qwen3).
+    pub qk_norm: bool,
+    /// Epsilon of the q/k norms.
+    pub norm_eps: f64,
 }
 
 impl AttentionConfig {
@@ -241,11 +245,14 @@ impl AttentionConfig {
     pub fn init(&self, device: &Device) -> Attention {
         let lin = |i, o, b| LinearConfig::new(i, o).with_bias(b).init(device);
         let (d, h, kv, hd) = (self.d_model, self.n_heads, self.n_kv_heads, self.head_dim);
+        let norm = || self.qk_norm.then(|| RmsNormConfig::new(hd).with_epsilon(self.norm_eps).init(device));
         Attention {
             q_proj: lin(d, h * hd, self.bias),
             k_proj: lin(d, kv * hd, self.bias),
             v_proj: lin(d, kv * hd, self.bias),
             o_proj: lin(h * hd, d, false),
+            q_norm: norm(),
+            k_norm: norm(),
             n_heads: h,
             n_kv_heads: kv,
             head_dim: hd,
@@ -254,11 +261,19 @@ impl AttentionConfig {
 
     fn load(&self, source: &mut dyn WeightSource, prefix: &str, device: &Device) -> Result<Attention> {
         let (d, h, kv, hd) = (self.d_model, self.n_heads, self.n_kv_heads, self.head_dim);
+        let norm = |source: &mut dyn WeightSource, name: &str| -> Result<Option<RmsNorm>> {
+            if !self.qk_norm {
+                return Ok(None);
+            }
+            load_norm(source, &format!("{prefix}.{name}.weight"), hd, self.norm_eps, device).map(Some)
+        };
         Ok(Attention {
             q_proj: load_linear(source, &format!("{prefix}.q_proj"), d, h * hd, self.bias, device)?,
             k_proj: load_linear(source, &format!("{prefix}.k_proj"), d, kv * hd, self.bias, device)?,
             v_proj: load_linear(source, &format!("{prefix}.v_proj"), d, kv * hd, self.bias, device)?,
             o_proj: load_linear(source, &format!("{prefix}.o_proj"), h * hd, d, false, device)?,
+            q_norm: norm(source, "q_norm")?,
+            k_norm: norm(source, "k_norm")?,
             n_heads: h,
             n_kv_heads: kv,
             head_dim: hd,
@@ -277,6 +292,10 @@ pub struct Attention {
     pub v_proj: Linear,
     /// Output projection.
     pub o_proj: Linear,
+    /// Per-head query norm (Qwen3), over `head_dim`.
+    pub q_norm: Option<RmsNorm>,
+    /// Per-head key norm (Qwen3), over `head_dim`.
+    pub k_norm: Option<RmsNorm>,
     n_heads: usize,
     n_kv_heads: usize,
     head_dim: usize,
@@ -295,9 +314,19 @@ impl Attention {
         let (h, kv, hd) = (self.n_heads, self.n_kv_heads, self.head_dim);
         let groups = h / kv;
         // [b, s, h*hd] -> [b, s, h, hd] -> [b, h, s, hd]
-        let q = self.q_proj.forward(x.clone()).reshape([b, s, h, hd]).swap_dims(1, 2);
+        let q = self.q_proj.forward(x.clone()).reshape([b, s, h, hd]);
+        let q = match &self.q_norm {
+            Some(norm) => norm.forward(q),
+            None => q,
+        }
+        .swap_dims(1, 2);
         // [b, s, kv*hd] -> [b, s, kv, hd] -> [b, kv, s, hd]
-        let k = self.k_proj.forward(x.clone()).reshape([b, s, kv, hd]).swap_dims(1, 2);
+        let k = self.k_proj.forward(x.clone()).reshape([b, s, kv, hd]);
+        let k = match &self.k_norm {
+            Some(norm) => norm.forward(k),
+            None => k,
+        }
+        .swap_dims(1, 2);
         let v = self.v_proj.forward(x).reshape([b, s, kv, hd]).swap_dims(1, 2);
         let q = rope.apply(q);
         let k = rope.apply(k);
@@ -412,6 +441,8 @@ impl ModelConfig {
             n_kv_heads: self.num_key_value_heads,
             head_dim: self.head_dim,
             bias: self.attention_bias,
+            qk_norm: self.architecture.qk_norm(),
+            norm_eps: self.rms_norm_eps,
         }
     }
 

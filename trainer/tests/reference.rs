@@ -94,6 +94,11 @@ fn llama_tied_matches_transformers() {
 }
 
 #[test]
+fn qwen3_matches_transformers() {
+    check_against_reference("qwen3-tiny");
+}
+
+#[test]
 fn sampled_logprobs_are_the_models() {
     // The log-probs returned with sampled tokens equal a full forward's over prompt + sample.
     let dir = fixture("qwen2-tiny");
@@ -128,14 +133,17 @@ fn batched_greedy_equals_one_by_one() {
 
 #[test]
 fn save_then_load_round_trips() {
-    let (config, model) = load_hf_dir(&fixture("qwen2-tiny"), &device()).expect("fixture loads");
-    let dir = std::env::temp_dir().join(format!("cir-trainer-roundtrip-{}", std::process::id()));
-    save_hf_dir(&dir, &config, &model).expect("saves");
-    let (config2, model2) = load_hf_dir(&dir, &device()).expect("reloads");
-    assert_eq!(config, config2);
-    let prompt = [5u32, 6, 7];
-    assert_eq!(logits(&model, &config, &prompt), logits(&model2, &config2, &prompt));
-    std::fs::remove_dir_all(&dir).ok();
+    // Qwen3 too: its q/k norms must be written back.
+    for name in ["qwen2-tiny", "qwen3-tiny"] {
+        let (config, model) = load_hf_dir(&fixture(name), &device()).expect("fixture loads");
+        let dir = std::env::temp_dir().join(format!("cir-trainer-roundtrip-{name}-{}", std::process::id()));
+        save_hf_dir(&dir, &config, &model).expect("saves");
+        let (config2, model2) = load_hf_dir(&dir, &device()).expect("reloads");
+        assert_eq!(config, config2);
+        let prompt = [5u32, 6, 7];
+        assert_eq!(logits(&model, &config, &prompt), logits(&model2, &config2, &prompt), "{name}");
+        std::fs::remove_dir_all(&dir).ok();
+    }
 }
 
 #[test]

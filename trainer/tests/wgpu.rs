@@ -1,6 +1,7 @@
 //! The GPU code path through wgpu (in CI: Mesa's lavapipe, a software Vulkan driver).
 //! Built only with `--features wgpu`; skipped with a message when no Vulkan driver is
-//! installed (`apt-get install mesa-vulkan-drivers`).
+//! installed (`apt-get install mesa-vulkan-drivers`), except under CI (`CI` set), where
+//! that is a failure (as for the real-model tests).
 #![cfg(feature = "wgpu")]
 
 use std::path::Path;
@@ -22,6 +23,7 @@ fn vulkan_driver_present() -> bool {
 #[test]
 fn wgpu_matches_the_cpu_backend() {
     if !vulkan_driver_present() {
+        assert!(std::env::var_os("CI").is_none(), "no Vulkan driver installed (apt-get install mesa-vulkan-drivers)");
         eprintln!("skipped: no Vulkan driver (apt-get install mesa-vulkan-drivers)");
         return;
     }
