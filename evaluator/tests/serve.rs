@@ -247,6 +247,7 @@ fn exec_returns_the_record_and_feedback_under_every_limit() {
         (json!({"code": "print(1)", "limits": {"cpu": 1}}), 400, "unknown field `cpu`"),
         (json!({"code": "print(1)", "limits": {"timeout_s": 11}}), 400, "--max-timeout"),
         (json!({"code": "print(1)", "limits": {"memory_mib": 5000}}), 400, "--max-memory"),
+        (json!({"code": "print(1)", "limits": {"output_bytes": 100_000_000}}), 400, "limits.output_bytes"),
         (json!({"code": 5}), 400, "invalid type"),
         (json!({"code": "print(1)", "session": "nope"}), 404, "no open session nope"),
     ] {
@@ -335,7 +336,8 @@ fn sessions_keep_state_until_closed_ended_or_expired() {
     let doomed_id = doomed["session"].as_str().expect("id").to_owned();
     assert_eq!(s.post("/v1/exec", &json!({"code": "1", "session": doomed_id})).code, 404);
 
-    // Idle expiry: the first session is still there after 1 s of use, gone after 2 s unused.
+    // Idle expiry (2 s): used, then 1 s unused, it is still there; then 3.5 s unused, it is gone.
+    assert_eq!(s.post("/v1/exec", &json!({"code": "print(x)", "session": id})).json()["execution"]["stdout"], "6\n");
     std::thread::sleep(Duration::from_millis(1000));
     assert_eq!(s.post("/v1/exec", &json!({"code": "print(x)", "session": id})).json()["execution"]["stdout"], "6\n");
     std::thread::sleep(Duration::from_millis(3500));

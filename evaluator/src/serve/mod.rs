@@ -45,6 +45,9 @@ use api::{ExecRequest, ExecResponse, RunCodeRequest, RunCodeResponse, VerifyBatc
 use engine::{Executor, Key, Refused, Sessions, Slot};
 use metrics::{Gauges, Metrics};
 
+/// Largest output cap a request may ask for: 64 MiB, so one reply stays a bounded allocation.
+const MAX_OUTPUT_BYTES: usize = 64 << 20;
+
 /// Arguments of `cir-eval serve`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct Args {
@@ -160,6 +163,9 @@ impl Server {
         };
         if defaults.timeout > defaults.max_timeout || defaults.memory_mib > defaults.max_memory_mib {
             return Err(Error::Config("--timeout and --memory must not exceed --max-timeout and --max-memory".into()));
+        }
+        if args.output == 0 || args.output > MAX_OUTPUT_BYTES {
+            return Err(Error::Config(format!("--output must be in [1, {MAX_OUTPUT_BYTES}] bytes")));
         }
         let idle = positive_secs(args.session_idle, "--session-idle")?;
         let grace = Duration::try_from_secs_f64(args.grace)
@@ -624,8 +630,8 @@ fn exec(state: &State, body: &[u8], started: Instant) -> Reply {
         return Reply::error(400, format!("limits.memory_mib must be in [1, {}] (--max-memory)", d.max_memory_mib));
     }
     let output_bytes = limits.output_bytes.unwrap_or(d.output_bytes);
-    if output_bytes == 0 || output_bytes > d.max_body {
-        return Reply::error(400, format!("limits.output_bytes must be in [1, {}] (--max-body)", d.max_body));
+    if output_bytes == 0 || output_bytes > MAX_OUTPUT_BYTES {
+        return Reply::error(400, format!("limits.output_bytes must be in [1, {MAX_OUTPUT_BYTES}]"));
     }
     let key = Key {
         timeout_ms: duration_ms(timeout),
