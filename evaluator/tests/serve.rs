@@ -15,10 +15,9 @@ struct Serve {
     stderr: mpsc::Receiver<String>,
 }
 
-/// One answer: status code, Retry-After / WWW-Authenticate headers, body.
+/// One answer: status code, WWW-Authenticate header, body.
 struct Answer {
     code: u16,
-    retry_after: Option<String>,
     www_authenticate: Option<String>,
     body: String,
 }
@@ -96,9 +95,9 @@ impl Serve {
         };
         let mut response = result.unwrap_or_else(|e| panic!("{method} {path}: {e}"));
         let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
-        let (retry_after, www_authenticate) = (header("retry-after"), header("www-authenticate"));
+        let www_authenticate = header("www-authenticate");
         let body = response.body_mut().with_config().limit(64 << 20).read_to_string().expect("reading the body");
-        Answer { code: response.status().as_u16(), retry_after, www_authenticate, body }
+        Answer { code: response.status().as_u16(), www_authenticate, body }
     }
 
     fn post(&self, path: &str, body: &Value) -> Answer {
