@@ -335,12 +335,15 @@ fn sessions_keep_state_until_closed_ended_or_expired() {
     let doomed_id = doomed["session"].as_str().expect("id").to_owned();
     assert_eq!(s.post("/v1/exec", &json!({"code": "1", "session": doomed_id})).code, 404);
 
-    // Idle expiry (2 s): used, then 1 s unused, it is still there; then 3.5 s unused, it is gone.
-    assert_eq!(s.post("/v1/exec", &json!({"code": "print(x)", "session": id})).json()["execution"]["stdout"], "6\n");
+    // Idle expiry (2 s), on a session opened now (loading the 0.3 s sandbox above may have taken longer than 2 s):
+    // 1 s unused, it is still there; then 3.5 s unused, it is gone.
+    let idle = s.post("/v1/exec", &json!({"code": "x = 1", "stateful": true})).json();
+    let idle_id = idle["session"].as_str().expect("id").to_owned();
     std::thread::sleep(Duration::from_millis(1000));
-    assert_eq!(s.post("/v1/exec", &json!({"code": "print(x)", "session": id})).json()["execution"]["stdout"], "6\n");
+    let kept = s.post("/v1/exec", &json!({"code": "print(x)", "session": idle_id})).json();
+    assert_eq!(kept["execution"]["stdout"], "1\n", "{kept}");
     std::thread::sleep(Duration::from_millis(3500));
-    let expired = s.post("/v1/exec", &json!({"code": "print(x)", "session": id}));
+    let expired = s.post("/v1/exec", &json!({"code": "print(x)", "session": idle_id}));
     assert_eq!(expired.code, 404, "{}", expired.body);
     assert!(expired.body.contains("expired"));
     assert_eq!(s.metric("cir_sessions_open"), 0.0);
