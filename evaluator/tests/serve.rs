@@ -523,3 +523,27 @@ fn sigterm_gives_up_after_the_grace_period() {
     assert!(!status.success(), "the run was cut, so the exit status says so: {status:?}");
     assert!(started.elapsed() < Duration::from_secs(10), "exited after {:?}", started.elapsed());
 }
+
+#[test]
+fn a_session_runs_one_request_at_a_time() {
+    let s = Serve::start(&["--max-timeout", "10"], &[]);
+    let open = s.post("/v1/exec", &json!({"code": "n = 0", "stateful": true, "limits": {"timeout_s": 3}})).json();
+    let id = open["session"].as_str().expect("id").to_owned();
+    let (base, busy_id) = (s.base.clone(), id.clone());
+    let slow = std::thread::spawn(move || {
+        let body = json!({"code": "while True: n += 1", "session": busy_id}).to_string();
+        let mut r = agent()
+            .post(format!("{base}/v1/exec"))
+            .header("Content-Type", "application/json")
+            .send(body.as_bytes())
+            .expect("slow request");
+        r.body_mut().read_to_string().unwrap_or_default()
+    });
+    std::thread::sleep(Duration::from_millis(800));
+    let second = s.post("/v1/exec", &json!({"code": "print(n)", "session": id}));
+    assert_eq!(second.code, 409, "{}", second.body);
+    let first: Value = serde_json::from_str(&slow.join().expect("client thread")).expect("JSON");
+    assert_eq!(first["execution"]["status"], "timeout", "{first}");
+    assert_eq!(first["session_open"], false);
+    assert_eq!(s.post("/v1/exec", &json!({"code": "print(n)", "session": id})).code, 404);
+}
