@@ -79,6 +79,15 @@ pub enum Error {
     /// The sandbox could not be prepared.
     #[error(transparent)]
     Sandbox(#[from] cir_runtime::Error),
+    /// The HTTP server could not start: the address is taken or not allowed, or a thread or signal handler could
+    /// not be set up.
+    #[error("{what}: {source}")]
+    Serve {
+        /// What was being done.
+        what: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
     /// A setting is out of range.
     #[error("invalid setting: {0}")]
     Config(String),

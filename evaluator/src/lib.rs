@@ -7,6 +7,7 @@
 //! - [`run::run`], [`score::score`], [`report::render`]: the `run`, `score` and `report` subcommands.
 //!
 //! - [`view`]: the `view` subcommand, the browser viewer served on localhost.
+//! - [`serve`]: the `serve` subcommand, the sandbox and the verifier over HTTP (SandboxFusion-compatible).
 //!
 //! Trajectories and metrics are the [`cir_record`] types.
 //!
@@ -36,6 +37,7 @@ pub mod report;
 pub mod rollout;
 pub mod run;
 pub mod score;
+pub mod serve;
 pub mod setup;
 pub mod trajectories;
 pub mod view;

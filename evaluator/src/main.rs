@@ -30,6 +30,8 @@ enum Command {
     Setup(cir_eval::setup::Args),
     /// Serve the browser trajectory viewer on 127.0.0.1 with a trajectory file preloaded; prints the URL.
     View(cir_eval::view::ViewArgs),
+    /// Serve the sandbox and the verifier over HTTP: SandboxFusion's /run_code, /v1/exec, /v1/verify, /metrics.
+    Serve(cir_eval::serve::Args),
 }
 
 /// `grade --pred P --gold G [--json]`, or `grade --cases IN.jsonl [--out OUT.jsonl]`.
@@ -65,6 +67,10 @@ fn main() -> anyhow::Result<ExitCode> {
         Command::Exec(args) => cir_eval::exec::run(&args).map(exit_code),
         Command::Setup(args) => cir_eval::setup::run(&args).map(|()| ExitCode::SUCCESS),
         Command::View(args) => cmd_view(&args).map(|()| ExitCode::SUCCESS),
+        Command::Serve(args) => {
+            let shutdown = cir_eval::serve::run(&args, &|msg| eprintln!("cir-eval serve: {msg}"))?;
+            Ok(if shutdown.drained { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
     }
 }
 
