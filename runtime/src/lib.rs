@@ -203,6 +203,9 @@ impl Sandbox {
         };
         guest.begin(&self.inner, seed)?;
         let (execution, stopped) = guest.run(&self.inner, code, started);
+        // The folder goes with the execution, not with the instance: a spare outlives it, and a process that
+        // ends without dropping its sandbox would leave the folder behind.
+        guest.scratch = None;
         if !stopped {
             self.inner.keep(guest, pristine);
         }
@@ -293,7 +296,7 @@ struct Guest {
     instance: Instance,
     memory: Memory,
     output: SharedOutput,
-    /// The host folder behind the guest's `/tmp`: emptied before each execution, removed when dropped.
+    /// The host folder behind the guest's `/tmp` for the current execution, removed when replaced or dropped.
     scratch: Option<Scratch>,
 }
 
@@ -333,10 +336,7 @@ impl Guest {
     /// Gives the instance a new host side for one execution (an empty `/tmp`, output, clocks at their start, randomness
     /// seeded with `seed`) and reseeds the guest's `random` and `numpy.random`.
     fn begin(&mut self, inner: &Inner, seed: u64) -> Result<(), Error> {
-        let scratch = match self.scratch.take() {
-            Some(scratch) => scratch.emptied()?,
-            None => Scratch::new()?,
-        };
+        let scratch = Scratch::new()?;
         self.output = Arc::new(Mutex::new(Captured { cap: inner.limits.output_bytes, ..Captured::default() }));
         let clock = VirtualClock::new(inner.wall_start);
         let wasi = cir_python_wasm::guest::wasi_builder(&inner.interpreter.artifacts.stdlib_dir, &scratch.path)?
@@ -500,24 +500,6 @@ impl Scratch {
         std::fs::create_dir(&path).map_err(|source| Error::Scratch { path: path.clone(), source })?;
         Ok(Scratch { path })
     }
-
-    /// The same folder with everything an execution left in it removed (a fresh one when that fails). Reusing the
-    /// folder keeps directory creation, a journaled write on most file systems, off the common path.
-    fn emptied(self) -> Result<Scratch, Error> {
-        let entries =
-            std::fs::read_dir(&self.path).map_err(|source| Error::Scratch { path: self.path.clone(), source })?;
-        for entry in entries {
-            let removed = entry.and_then(|entry| match entry.file_type()?.is_dir() {
-                true => std::fs::remove_dir_all(entry.path()),
-                false => std::fs::remove_file(entry.path()),
-            });
-            if removed.is_err() {
-                drop(self);
-                return Scratch::new();
-            }
-        }
-        Ok(self)
-    }
 }
 
 impl Drop for Scratch {
@@ -545,6 +527,7 @@ mod tests {
         let mut spares = sandbox.inner.spares.lock().expect("not poisoned");
         assert_eq!(spares.len(), 1, "the instance was not kept");
         let Spare { guest, pristine } = &mut spares[0];
+        assert!(guest.scratch.is_none(), "a spare kept its execution's /tmp folder");
         let used = guest.memory.data(&guest.store);
         let snapshot = pristine.memory.data(&pristine.store);
         assert_eq!(used.len(), snapshot.len());
