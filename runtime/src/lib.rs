@@ -253,8 +253,7 @@ impl Inner {
     }
 
     /// Puts `guest`'s memory back to the snapshot and keeps it as a spare; drops it instead when pages cannot be
-    /// scanned, its memory grew (it cannot shrink), it holds more than [`SPARE_DIRTY_CAP`] of private pages, or
-    /// enough spares wait.
+    /// scanned, its memory grew (it cannot shrink), it wrote more than [`SPARE_DIRTY_CAP`], or enough spares wait.
     fn keep(&self, mut guest: Guest, pristine: Option<Guest>) {
         let Some(scanner) = &self.scanner else { return };
         if self.spares.lock().unwrap_or_else(PoisonError::into_inner).len() >= self.max_spares {
@@ -269,58 +268,27 @@ impl Inner {
         };
         let source = pristine.memory.data(&pristine.store);
         let target = guest.memory.data_mut(&mut guest.store);
+
         if source.len() != target.len() {
             return;
         }
         let mut ranges = Vec::new();
-        if scanner.private_pages(target, &mut ranges).is_err() {
+        if scanner.private_pages(target, &mut ranges).is_err()
+            || ranges.iter().map(|r| r.len()).sum::<usize>() > SPARE_DIRTY_CAP
+        {
             return;
         }
-        let private: usize = ranges.iter().map(|r| r.len()).sum();
-        if private > SPARE_DIRTY_CAP {
-            return;
-        }
-        if private <= SPARE_RESIDENT {
-            for range in ranges {
-                target[range.clone()].copy_from_slice(&source[range]);
-            }
-            return self.shelve(guest, pristine);
-        }
-        // Page by page: copy back what changed, give back runs of pages that did not (the private copies earlier
-        // resets left), so the next reset only pays for what executions keep writing.
         for range in ranges {
-            let mut unchanged_from = None;
-            for start in range.clone().step_by(reset::PAGE) {
-                let page = start..(start + reset::PAGE).min(range.end);
-                if target[page.clone()] == source[page.clone()] {
-                    unchanged_from.get_or_insert(start);
-                } else {
-                    if let Some(from) = unchanged_from.take() {
-                        PageScanner::release(&mut target[from..start]);
-                    }
-                    target[page.clone()].copy_from_slice(&source[page]);
-                }
-            }
-            if let Some(from) = unchanged_from {
-                PageScanner::release(&mut target[from..range.end]);
-            }
+            target[range.clone()].copy_from_slice(&source[range]);
         }
-        self.shelve(guest, pristine);
-    }
-
-    /// Keeps a reset instance and its twin for the next execution.
-    fn shelve(&self, guest: Guest, pristine: Guest) {
         self.spares.lock().unwrap_or_else(PoisonError::into_inner).push(Spare { guest, pristine });
     }
 }
 
-/// A spare whose private pages pass this many bytes is dropped rather than restored: copying more costs about as much
-/// as mapping a new instance.
+/// A spare whose written pages pass this many bytes is dropped rather than restored. A restored page stays a private
+/// copy, so a spare's set only grows (every reset copies all pages any of its executions wrote: ~1.2 MiB after
+/// trivial ones, ~6 MiB after a sympy solve); past this, copying costs about as much as mapping a new instance.
 const SPARE_DIRTY_CAP: usize = 16 << 20;
-/// A restored page stays a private copy, reported by every later scan. Up to this many bytes of them (a trivial
-/// execution leaves ~1.2 MiB) are simply copied back; past it (a sympy solve leaves ~6 MiB), pages that did not
-/// change are given back to the kernel, so one heavy execution does not slow every later reset.
-const SPARE_RESIDENT: usize = 2 << 20;
 
 /// One live instance and the host side of its current execution.
 struct Guest {

@@ -10,8 +10,8 @@
 use std::fs::File;
 use std::ops::Range;
 
-/// The smallest page size the kernel may use.
-pub(crate) const PAGE: usize = 4096;
+/// The smallest page size the kernel may use; only for aligning the scan's start.
+const PAGE: u64 = 4096;
 
 /// One answer of the scan holds at most this many ranges; the scan continues where it stopped.
 const BATCH: usize = 256;
@@ -77,7 +77,7 @@ impl PageScanner {
         let end = base + memory.len() as u64;
         let mut regions = [PageRegion::default(); BATCH];
         // The kernel wants a page-aligned start (wasm memories are); the regions are clipped to `memory` below.
-        let mut start = base & !(PAGE as u64 - 1);
+        let mut start = base & !(PAGE - 1);
         while start < end {
             let mut arg = ScanArg {
                 size: size_of::<ScanArg>() as u64,
@@ -105,23 +105,6 @@ impl PageScanner {
         }
         Ok(())
     }
-
-    /// Gives `pages` back to the kernel (`MADV_DONTNEED`): they are mapped from the memory's image again on the next
-    /// touch. Only for pages whose bytes equal the image's, so nothing the guest can read changes; a failure leaves
-    /// them as they are, which is as correct.
-    #[cfg(target_os = "linux")]
-    #[allow(unsafe_code)]
-    pub(crate) fn release(pages: &mut [u8]) {
-        // SAFETY: `pages` is a live, exclusively borrowed region of a private mapping (a wasm linear memory); the
-        // caller checked that its bytes equal what the mapping's file or zero fill provides, so dropping the private
-        // copies changes no byte any reference can observe. The kernel rejects an unaligned start (ignored).
-        unsafe {
-            libc::madvise(pages.as_mut_ptr().cast(), pages.len(), libc::MADV_DONTNEED);
-        }
-    }
-
-    #[cfg(not(target_os = "linux"))]
-    pub(crate) fn release(_pages: &mut [u8]) {}
 
     /// One `PAGEMAP_SCAN` call; the number of regions it wrote.
     #[cfg(target_os = "linux")]
