@@ -43,7 +43,7 @@ mod session;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use cir_python_wasm::{Interpreter, Options};
@@ -91,7 +91,9 @@ impl SandboxBuilder {
 
     /// How many used instances are kept, their memory put back to the snapshot, for later executions. Default: the
     /// number of cores (a [`Pool`]'s default worker count). Each holds the pages its executions wrote (at most
-    /// 16 MiB) and a twin instance; `0` maps a new instance for every execution.
+    /// 16 MiB) and a twin instance. As many [`Sandbox::exec`]s run at once; more wait for a turn (they are CPU-bound:
+    /// running more at once gains nothing and each would map a new instance). `0` maps a new instance for every
+    /// execution and lets any number run at once.
     pub fn spare_instances(mut self, count: usize) -> Self {
         self.spares = count;
         self
@@ -127,6 +129,8 @@ impl SandboxBuilder {
         host::add_poll_oneoff(&mut linker).map_err(Error::wasm("linking poll_oneoff"))?;
         let pre = linker.instantiate_pre(&interpreter.module).map_err(Error::wasm("linking the interpreter"))?;
         start_ticker(&interpreter.engine)?;
+        let scanner = PageScanner::probe();
+        let turns = if scanner.is_some() { self.spares } else { 0 };
         Ok(Sandbox {
             inner: Arc::new(Inner {
                 interpreter,
@@ -134,9 +138,10 @@ impl SandboxBuilder {
                 limits: self.limits,
                 echo: self.echo,
                 wall_start: self.wall_start,
-                scanner: PageScanner::probe(),
+                scanner,
                 spares: Mutex::new(Vec::new()),
                 max_spares: self.spares,
+                turns: Turns { running: Mutex::new(0), freed: Condvar::new(), limit: turns },
             }),
         })
     }
@@ -158,6 +163,39 @@ struct Inner {
     scanner: Option<PageScanner>,
     spares: Mutex<Vec<Spare>>,
     max_spares: usize,
+    turns: Turns,
+}
+
+/// Executions past the spare count wait for a turn: they are CPU-bound, so running more at once gains nothing, and
+/// each would map a new instance. No limit when there are no spares.
+struct Turns {
+    running: Mutex<usize>,
+    freed: Condvar,
+    limit: usize,
+}
+
+impl Turns {
+    fn take(&self) -> Option<Turn<'_>> {
+        if self.limit == 0 {
+            return None;
+        }
+        let mut running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
+        while *running >= self.limit {
+            running = self.freed.wait(running).unwrap_or_else(PoisonError::into_inner);
+        }
+        *running += 1;
+        Some(Turn(self))
+    }
+}
+
+/// A running execution's place among [`Turns`], given back when dropped.
+struct Turn<'a>(&'a Turns);
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        *self.0.running.lock().unwrap_or_else(PoisonError::into_inner) -= 1;
+        self.0.freed.notify_one();
+    }
 }
 
 impl Inner {
@@ -188,7 +226,9 @@ impl Sandbox {
     /// "Fresh" means the guest's linear memory holds exactly the snapshot's bytes and its host side (`/tmp`, output,
     /// clocks, randomness) is new. Where the kernel allows it (Linux ≥ 6.7), the instance of an earlier execution that
     /// ended normally is reused after the pages it wrote are copied back from an untouched twin instance, which is
-    /// several times cheaper than mapping a new instance; any other instance is dropped.
+    /// several times cheaper than mapping a new instance; any other instance is dropped. At most
+    /// [`spare_instances`](SandboxBuilder::spare_instances) executions run at once (when it is not 0); more wait for
+    /// a turn, and the wait counts neither against the deadline nor in `duration_ms`.
     ///
     /// # Errors
     ///
@@ -196,6 +236,7 @@ impl Sandbox {
     /// failures; every guest outcome, limits included, is an `Ok(Execution)` with its [`Status`].
     pub fn exec(&self, code: &str, seed: u64) -> Result<Execution, Error> {
         self.check(code)?;
+        let _turn = self.inner.turns.take();
         let started = Instant::now();
         let (mut guest, pristine) = match self.inner.acquire()? {
             Ok(pair) => pair,

@@ -94,6 +94,22 @@ fn a_reused_instance_keeps_nothing_of_the_last_execution() {
 }
 
 #[test]
+fn more_concurrent_executions_than_spares_wait_for_a_turn_and_all_finish() {
+    let sandbox = Sandbox::builder().spare_instances(1).build().expect("the sandbox loads");
+    std::thread::scope(|s| {
+        for t in 0..4u64 {
+            let sandbox = &sandbox;
+            s.spawn(move || {
+                for i in 0..3 {
+                    let run = sandbox.exec(&format!("print({t} * 10 + {i})"), t).expect("runs");
+                    assert_eq!(run.stdout, format!("{}\n", t * 10 + i), "{run:?}");
+                }
+            });
+        }
+    });
+}
+
+#[test]
 fn preload_leaves_a_clean_namespace() {
     let run = run("clean_namespace");
     assert_eq!((run.status, run.stdout.as_str()), (Status::Ok, "[]\n"), "{run:?}");
