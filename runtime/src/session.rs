@@ -16,8 +16,9 @@ pub struct Session {
 
 impl Session {
     pub(crate) fn new(sandbox: Sandbox, seed: u64) -> Result<Session, Error> {
-        // A session never hands its instance back, so a spare's twin is not needed.
-        let mut guest = sandbox.inner.acquire()?.map(|(guest, _twin)| guest);
+        // A new instance, not a spare: a session never hands its instance back, so taking a spare would throw away
+        // its twin and leave the next execution to map both again.
+        let mut guest = Guest::instantiate(&sandbox.inner)?;
         if let Ok(guest) = &mut guest {
             guest.begin(&sandbox.inner, seed)?;
         }
