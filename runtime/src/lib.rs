@@ -285,7 +285,6 @@ struct Spare {
 
 impl Inner {
     /// A spare instance with its twin, else a newly mapped instance; `Err(execution)` as [`Guest::instantiate`].
-    #[allow(clippy::type_complexity)]
     fn acquire(&self) -> Result<Result<(Guest, Option<Guest>), Execution>, Error> {
         if let Some(Spare { guest, pristine }) = self.spares.lock().unwrap_or_else(PoisonError::into_inner).pop() {
             return Ok(Ok((guest, Some(pristine))));
@@ -309,7 +308,6 @@ impl Inner {
         };
         let source = pristine.memory.data(&pristine.store);
         let target = guest.memory.data_mut(&mut guest.store);
-
         if source.len() != target.len() {
             return;
         }
