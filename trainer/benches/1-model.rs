@@ -2,8 +2,10 @@
 //!
 //! `cargo bench -p cir-trainer --bench 1-model -- MODEL [STAGE...]` where MODEL is a Hugging
 //! Face directory or a GGUF file and STAGE is one of `decode:BATCH:CONTEXT` (tokens/s of
-//! KV-cached decoding after a CONTEXT-token prefill; the prefill is not timed) and
-//! `train:BATCH:SEQ` (tokens/s of one forward + backward of the next-token loss).
+//! KV-cached decoding after a CONTEXT-token prefill; the prefill is not timed),
+//! `nocache:BATCH:CONTEXT` (the same without a cache: every new token runs the model over the
+//! whole sequence again, which is what the cache saves) and `train:BATCH:SEQ` (tokens/s of one
+//! forward + backward of the next-token loss, median of three steps after a warm-up).
 //! Without arguments it runs a random ~10M-parameter model. Prints one JSON line per stage;
 //! `trainer/scripts/bench.sh` runs it beside PyTorch on the same weights.
 
@@ -57,20 +59,48 @@ fn decode(model: &Model, config: &ModelConfig, batch: usize, context: usize, dev
     (batch * steps) as f64 / start.elapsed().as_secs_f64()
 }
 
-/// Tokens/s of one forward + backward of the mean next-token loss.
+/// Tokens/s of decoding without a cache: each new token is the last position of a forward pass
+/// over the whole `context + step` tokens. Few steps, as each costs a prefill.
+fn decode_uncached(model: &Model, config: &ModelConfig, batch: usize, context: usize, device: &Device) -> f64 {
+    const STEPS: usize = 3;
+    let start = Instant::now();
+    for step in 0..STEPS {
+        let len = context + step + 1;
+        let positions: Vec<Vec<usize>> = vec![(0..len).collect(); batch];
+        let rope = Rope::new(&positions, config.head_dim, config.rope_theta, device);
+        let mask = attention_mask(&vec![vec![true; len]; batch], 0, len, device);
+        let mut cache = KvCache::new(config.num_hidden_layers);
+        let h = model.hidden(ids(batch, len, config.vocab_size, device), &rope, &mask, &mut cache);
+        let last = h.slice([0..batch, len - 1..len]);
+        let _ = model.logits(last).into_data();
+    }
+    (batch * STEPS) as f64 / start.elapsed().as_secs_f64()
+}
+
+/// Timed training steps per measurement (after one untimed warm-up step); the median counts.
+const TRAIN_STEPS: usize = 3;
+
+/// Tokens/s of one forward + backward of the mean next-token loss (median of [`TRAIN_STEPS`]).
 fn train(model: &Model, config: &ModelConfig, batch: usize, seq: usize, device: &Device) -> f64 {
     let tokens = ids(batch, seq + 1, config.vocab_size, device);
     let input = tokens.clone().slice([0..batch, 0..seq]);
     let target = tokens.slice([0..batch, 1..seq + 1]);
-    let start = Instant::now();
-    let logits = model.forward(input, config);
-    let logp = log_softmax(logits, 2);
-    // [b, seq, vocab] gathered at the targets -> [b, seq, 1]
-    let picked = logp.gather(2, target.unsqueeze_dim(2));
-    let loss = picked.mean().neg();
-    let grads = loss.backward();
-    let _ = model.embed_tokens.weight.grad(&grads).map(|g| g.into_data());
-    (batch * seq) as f64 / start.elapsed().as_secs_f64()
+    let mut times: Vec<f64> = (0..=TRAIN_STEPS)
+        .map(|_| {
+            let start = Instant::now();
+            let logits = model.forward(input.clone(), config);
+            let logp = log_softmax(logits, 2);
+            // [b, seq, vocab] gathered at the targets -> [b, seq, 1]
+            let picked = logp.gather(2, target.clone().unsqueeze_dim(2));
+            let loss = picked.mean().neg();
+            let grads = loss.backward();
+            let _ = model.embed_tokens.weight.grad(&grads).map(|g| g.into_data());
+            start.elapsed().as_secs_f64()
+        })
+        .skip(1)
+        .collect();
+    times.sort_by(f64::total_cmp);
+    (batch * seq) as f64 / times[TRAIN_STEPS / 2]
 }
 
 fn main() {
@@ -97,10 +127,11 @@ fn main() {
         let parts: Vec<&str> = stage.split(':').collect();
         let (kind, batch, len) = match parts.as_slice() {
             [k, b, l] => (*k, b.parse().expect("batch"), l.parse().expect("length")),
-            _ => panic!("stage {stage:?}: expected decode:B:L or train:B:L"),
+            _ => panic!("stage {stage:?}: expected decode:B:L, nocache:B:L or train:B:L"),
         };
         let tps = match kind {
             "decode" => decode(&model, &config, batch, len, &device),
+            "nocache" => decode_uncached(&model, &config, batch, len, &device),
             "train" => {
                 // Parameters created on an autodiff device are tracked.
                 let ad = device.clone().autodiff();

@@ -3,9 +3,14 @@
 # the same random Qwen2 weights. Creates its own throwaway virtualenv (PyTorch from PyPI is
 # several GB) unless VENV points at one with torch + transformers.
 #   bash trainer/scripts/bench.sh [STAGE...]     (default stages below)
+# Writes the JSON lines of both sides to $OUT (default /tmp/cir-bench.jsonl) and plots the decode
+# stages against context length to $PLOT (default /tmp/cir-bench-decode.svg).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-stages=("${@:-decode:1:128 decode:8:128 decode:1:2048 decode:8:2048 train:8:256}")
+contexts="128 256 512 1024 2048"
+default=""
+for c in $contexts; do default+="decode:1:$c decode:8:$c nocache:1:$c "; done
+stages=("${@:-${default}train:8:256}")
 read -r -a stages <<<"${stages[*]}"
 venv="${VENV:-/tmp/cir-bench-venv}"
 if [ ! -x "$venv/bin/python" ]; then
@@ -26,5 +31,7 @@ PY
 fi
 echo "# $(date -u +%FT%TZ) $(uname -m) $(nproc) cores, $(free -g | awk '/Mem/{print $2}') GiB"
 echo "# model: $model; stages: ${stages[*]}"
-cargo bench -p cir-trainer --bench 1-model -- "$model" "${stages[@]}"
-"$venv/bin/python" trainer/scripts/bench_torch.py "$model" "${stages[@]}"
+out="${OUT:-/tmp/cir-bench.jsonl}"
+cargo bench -p cir-trainer --bench 1-model -- "$model" "${stages[@]}" | tee "$out"
+"$venv/bin/python" trainer/scripts/bench_torch.py "$model" "${stages[@]}" | tee -a "$out"
+python3 trainer/scripts/plot_decode.py "$out" "${PLOT:-/tmp/cir-bench-decode.svg}"
