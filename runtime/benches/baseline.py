@@ -1,12 +1,17 @@
-"""Python baselines for the sandbox benchmark: a native `python3 -c` subprocess per snippet, and a persistent
-pebble process pool running `exec()` (the reference executor's design). Same snippets as benches/exec.rs.
+"""Python baselines for the sandbox benchmark: a native `python3 -c` subprocess per snippet, a persistent
+pebble process pool running `exec()` (the reference executor's design), and a fork server (the snapshot's preload run
+once, then each execution in a forked child: native CPython with a fresh state per execution, as cir-runtime gives).
+Same snippets as benches/exec.rs.
 
-Run: python3 runtime/benches/baseline.py  (needs `pip install pebble sympy`; a throwaway venv is fine).
+Run: python3 runtime/benches/baseline.py  (needs `pip install pebble sympy numpy scipy`; a throwaway venv is fine).
 """
 
 import contextlib
 import io
+import os
+import pathlib
 import platform
+import re
 import statistics
 import subprocess
 import sys
@@ -30,6 +35,45 @@ def run_exec(code):
     except Exception as e:  # the reference feeds back the error line
         return f"{type(e).__name__}: {e}"
     return out.getvalue()
+
+
+def snapshot_preload():
+    """The interpreter snapshot's default preload, read from the Rust source that defines it."""
+    source = pathlib.Path(__file__).resolve().parents[2] / "python-wasm" / "src" / "snapshot.rs"
+    return re.search(r'DEFAULT_PRELOAD: &str = r#"(.*?)"#;', source.read_text(), re.S).group(1)
+
+
+def fork_exec(code):
+    """Runs `code` in a forked child of this (preloaded) process; the child's output comes back through a pipe."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read)
+        os.write(write, run_exec(code).encode())
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read, "rb") as pipe:
+        out = pipe.read()
+    os.waitpid(pid, 0)
+    return out
+
+
+def fork_server_rows():
+    """Preloads this process as the snapshot does (names deleted after), then times each snippet in a fork."""
+    scope = {"__name__": "__main__"}
+    exec(snapshot_preload(), scope)
+    try:
+        1 / 0
+    except ZeroDivisionError:
+        __import__("traceback").format_exc()
+    __import__("gc").collect()
+    for snippet, code, n in SNIPPETS:
+        ms = []
+        for _ in range(n * 3):
+            t = time.perf_counter()
+            fork_exec(code)
+            ms.append((time.perf_counter() - t) * 1e3)
+        row("fork server (preloaded, fresh state)", snippet, ms)
 
 
 def pct(xs, p):
@@ -68,6 +112,7 @@ def main():
         for f in futures:
             f.result()
         print(f"pebble pool throughput: {count / (time.perf_counter() - t):.0f} trivial executions/s with 2 workers")
+    fork_server_rows()
     count = 100
     t = time.perf_counter()
     for _ in range(count):
