@@ -14,8 +14,7 @@ use std::time::Instant;
 
 use burn::prelude::*;
 use burn::tensor::TensorData;
-use burn::tensor::activation::log_softmax;
-use cir_trainer::{KvCache, Model, ModelConfig, Rope, attention_mask, load};
+use cir_trainer::{KvCache, Model, ModelConfig, Rope, attention_mask, load, token_log_probs};
 
 /// Tokens decoded per decode measurement; `CIR_BENCH_DECODE_STEPS` overrides it (e.g. to
 /// profile the decode steps rather than the prefill).
@@ -89,10 +88,7 @@ fn train(model: &Model, config: &ModelConfig, batch: usize, seq: usize, device: 
         .map(|_| {
             let start = Instant::now();
             let logits = model.forward(input.clone(), config);
-            let logp = log_softmax(logits, 2);
-            // [b, seq, vocab] gathered at the targets -> [b, seq, 1]
-            let picked = logp.gather(2, target.clone().unsqueeze_dim(2));
-            let loss = picked.mean().neg();
+            let loss = token_log_probs(logits, target.clone()).mean().neg();
             let grads = loss.backward();
             let _ = model.embed_tokens.weight.grad(&grads).map(|g| g.into_data());
             start.elapsed().as_secs_f64()

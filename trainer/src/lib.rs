@@ -21,7 +21,7 @@ pub use device::DeviceKind;
 pub use error::{Error, Result};
 pub use gguf::Gguf;
 pub use loader::{Loaded, load};
-pub use model::{KvCache, Model, Rope, WeightSource, attention_mask};
+pub use model::{KvCache, Model, Rope, WeightSource, attention_mask, token_log_probs};
 pub use sampler::{Completion, FinishReason, SamplingParams, code_block_end, generate};
 pub use serve::{CompletionServer, MAX_N};
 pub use tokenizer::Tokenizer;

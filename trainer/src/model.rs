@@ -526,6 +526,22 @@ pub fn attention_mask(valid: &[Vec<bool>], past: usize, seq: usize, device: &Dev
     Tensor::from_data(TensorData::new(data, [valid.len(), 1, seq, total]), device)
 }
 
+/// The log-probability of each target token under `logits` (log-softmax over the vocabulary,
+/// taken at the target), which a policy-gradient objective differentiates. Computed as
+/// `logit[target] - logsumexp(logits)`: the full log-softmax is never materialised, which saves a
+/// pass over the `[batch, seq, vocab]` logits forward and backward.
+///
+/// # Shapes
+/// - logits: `[batch, seq, vocab]`
+/// - targets: `[batch, seq]`
+/// - output: `[batch, seq]`
+pub fn token_log_probs(logits: Tensor<3>, targets: Tensor<2, Int>) -> Tensor<2> {
+    let max = logits.clone().detach().max_dim(2);
+    let shifted = logits - max;
+    let log_z = shifted.clone().exp().sum_dim(2).log();
+    (shifted.gather(2, targets.unsqueeze_dim(2)) - log_z).squeeze_dim(2)
+}
+
 impl Model {
     /// Runs the decoder over new tokens and returns the final hidden states (before the LM
     /// head), appending to `cache`.

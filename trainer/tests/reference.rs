@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 
 use burn::prelude::*;
 use burn::tensor::TensorData;
-use cir_trainer::{Error, FinishReason, ModelConfig, SamplingParams, generate, load_hf_dir, save_hf_dir};
+use cir_trainer::{
+    Error, FinishReason, ModelConfig, SamplingParams, generate, load_hf_dir, save_hf_dir, token_log_probs,
+};
 use serde::Deserialize;
 
 /// Max-abs tolerance on logits and log-probs (f32).
@@ -46,6 +48,19 @@ fn logits(model: &cir_trainer::Model, config: &ModelConfig, prompt: &[u32]) -> V
     flat.chunks(config.vocab_size).map(<[f32]>::to_vec).collect()
 }
 
+/// `token_log_probs` of each prompt token after the first, from one forward pass.
+fn next_token_log_probs(model: &cir_trainer::Model, config: &ModelConfig, prompt: &[u32]) -> Vec<f32> {
+    let ids: Vec<i64> = prompt.iter().map(|&t| i64::from(t)).collect();
+    let n = prompt.len();
+    if n < 2 {
+        return Vec::new();
+    }
+    let tokens = Tensor::<2, Int>::from_data(TensorData::new(ids, [1, n]), &device());
+    let logits = model.forward(tokens.clone().slice([0..1, 0..n - 1]), config);
+    let targets = tokens.slice([0..1, 1..n]);
+    token_log_probs(logits, targets).try_into_vec_as::<f32>().expect("f32 log-probs")
+}
+
 fn log_softmax(row: &[f32]) -> Vec<f32> {
     let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     let z = max + row.iter().map(|l| (l - max).exp()).sum::<f32>().ln();
@@ -61,9 +76,12 @@ fn check_against_reference(name: &str) {
         let diff =
             ours.iter().flatten().zip(case.logits.iter().flatten()).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
         assert!(diff <= TOL, "{name}: max-abs logit diff {diff} > {TOL}");
+        let on_device = next_token_log_probs(&model, &config, &case.prompt);
         for (i, want) in case.next_token_logprobs.iter().enumerate() {
             let got = log_softmax(&ours[i])[case.prompt[i + 1] as usize];
             assert!((got - want).abs() <= TOL, "{name}: log-prob at {i}: {got} vs {want}");
+            let got = on_device[i];
+            assert!((got - want).abs() <= TOL, "{name}: token_log_probs at {i}: {got} vs {want}");
         }
         let out = generate(
             &model,
