@@ -171,6 +171,10 @@ fn run_code_speaks_sandbox_fusion() {
                "run_timeout": 10}),
     );
     assert_eq!(echo["run_result"]["stdout"], "42\n", "{echo}");
+    let (_, traceback) =
+        run_code(&s, json!({"code": "x = input()\nraise ValueError(x)", "language": "python", "stdin": "boom\n"}));
+    let stderr = traceback["run_result"]["stderr"].as_str().unwrap_or_default();
+    assert!(stderr.contains("line 2") && stderr.contains("ValueError: boom"), "{traceback}");
 
     // verl's payload: memory_limit_MB, compile_timeout, empty files and fetch_files.
     let (_, mem) = run_code(

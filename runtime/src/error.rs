@@ -18,6 +18,14 @@ pub enum Error {
         /// The limit.
         limit: usize,
     },
+    /// The standard input is longer than the code-size limit.
+    #[error("the standard input is {len} bytes, over the {limit}-byte limit (raise Limits::code_bytes to allow it)")]
+    StdinTooLarge {
+        /// The input's length in bytes.
+        len: usize,
+        /// The limit.
+        limit: usize,
+    },
     /// The code contains a NUL byte, which Python source cannot.
     #[error("the code contains a NUL byte at offset {offset}: Python source cannot contain one")]
     NulByte {

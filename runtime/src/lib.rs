@@ -49,6 +49,7 @@ use std::time::{Duration, Instant};
 use cir_python_wasm::{Interpreter, Options};
 use wasmtime::{Engine, Instance, InstancePre, Linker, Memory, Store};
 use wasmtime_wasi::WasiCtxBuilder;
+use wasmtime_wasi::p2::pipe::MemoryInputPipe;
 
 use host::{Captured, HostState, MemoryLimiter, Pipe, SeededRandom, SharedOutput, VirtualClock};
 use reset::PageScanner;
@@ -235,14 +236,28 @@ impl Sandbox {
     /// Only for refused input ([`Error::EmptyCode`], [`Error::NulByte`], [`Error::CodeTooLarge`]) and host-side
     /// failures; every guest outcome, limits included, is an `Ok(Execution)` with its [`Status`].
     pub fn exec(&self, code: &str, seed: u64) -> Result<Execution, Error> {
+        self.exec_with_stdin(code, seed, b"")
+    }
+
+    /// [`exec`](Self::exec) with `stdin` as the guest's standard input: what `input()` and `sys.stdin` read
+    /// (`exec` gives an empty one, so reading it meets end of file at once). Capped like the code, by
+    /// [`Limits::code_bytes`].
+    ///
+    /// # Errors
+    ///
+    /// As [`exec`](Self::exec), and [`Error::StdinTooLarge`].
+    pub fn exec_with_stdin(&self, code: &str, seed: u64, stdin: &[u8]) -> Result<Execution, Error> {
         self.check(code)?;
+        if stdin.len() > self.inner.limits.code_bytes {
+            return Err(Error::StdinTooLarge { len: stdin.len(), limit: self.inner.limits.code_bytes });
+        }
         let _turn = self.inner.turns.take();
         let started = Instant::now();
         let (mut guest, pristine) = match self.inner.acquire()? {
             Ok(pair) => pair,
             Err(refused) => return Ok(refused),
         };
-        guest.begin(&self.inner, seed)?;
+        guest.begin(&self.inner, seed, stdin)?;
         let (execution, stopped) = guest.run(&self.inner, code, started);
         // The folder goes with the execution, not with the instance: a spare outlives it, and a process that
         // ends without dropping its sandbox would leave the folder behind.
@@ -297,6 +312,12 @@ impl Inner {
     fn keep(&self, mut guest: Guest, pristine: Option<Guest>) {
         let Some(scanner) = &self.scanner else { return };
         if self.spares.lock().unwrap_or_else(PoisonError::into_inner).len() >= self.max_spares {
+            return;
+        }
+        // A memory that grew cannot shrink back: checked before a twin is mapped for nothing.
+        let snapshot_bytes =
+            self.pre.module().get_export("memory").and_then(|t| t.memory().map(|m| m.minimum() * m.page_size()));
+        if snapshot_bytes != Some(guest.memory.data_size(&guest.store) as u64) {
             return;
         }
         let pristine = match pristine {
@@ -372,13 +393,14 @@ impl Guest {
         Ok(Ok(Guest { store, instance, memory, output, scratch: None }))
     }
 
-    /// Gives the instance a new host side for one execution (an empty `/tmp`, output, clocks at their start, randomness
-    /// seeded with `seed`) and reseeds the guest's `random` and `numpy.random`.
-    fn begin(&mut self, inner: &Inner, seed: u64) -> Result<(), Error> {
+    /// Gives the instance a new host side for one execution (an empty `/tmp`, `stdin`, output, clocks at their start,
+    /// randomness seeded with `seed`) and reseeds the guest's `random` and `numpy.random`.
+    fn begin(&mut self, inner: &Inner, seed: u64, stdin: &[u8]) -> Result<(), Error> {
         let scratch = Scratch::new()?;
         self.output = Arc::new(Mutex::new(Captured { cap: inner.limits.output_bytes, ..Captured::default() }));
         let clock = VirtualClock::new(inner.wall_start);
         let wasi = cir_python_wasm::guest::wasi_builder(&inner.interpreter.artifacts.stdlib_dir, &scratch.path)?
+            .stdin(MemoryInputPipe::new(stdin.to_vec()))
             .stdout(Pipe { shared: self.output.clone(), stderr: false })
             .stderr(Pipe { shared: self.output.clone(), stderr: true })
             .wall_clock(clock.wall())

@@ -15,7 +15,10 @@ pub struct Limits {
     /// Cap on stdout plus stderr in bytes. Default 1 MiB. The guest is stopped at the first write past it, the output
     /// is kept up to the cap and marked truncated, and the status is `output_limit`.
     pub output_bytes: usize,
-    /// Cap on the code's length in bytes; longer code is refused before anything runs. Default 1 MiB.
+    /// Cap on the code's length in bytes, and on the standard input's ([`Sandbox::exec_with_stdin`]); longer input is
+    /// refused before anything runs. Default 1 MiB.
+    ///
+    /// [`Sandbox::exec_with_stdin`]: crate::Sandbox::exec_with_stdin
     pub code_bytes: usize,
     /// Optional instruction budget (wasmtime fuel). Default `None`. Setting it makes the sandbox use a module compiled
     /// with fuel metering (compiled on first use; guest code runs slower). Running out gives `fuel_exhausted`.

@@ -20,7 +20,7 @@ impl Session {
         // its twin and leave the next execution to map both again.
         let mut guest = Guest::instantiate(&sandbox.inner)?;
         if let Ok(guest) = &mut guest {
-            guest.begin(&sandbox.inner, seed)?;
+            guest.begin(&sandbox.inner, seed, b"")?;
         }
         Ok(Session { sandbox, guest, ended: None })
     }

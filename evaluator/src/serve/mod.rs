@@ -4,7 +4,7 @@
 //!
 //! - `POST /run_code`: SandboxFusion's API (request and response as its PyPI client `sandbox-fusion` 0.3.7 models
 //!   them), so a verl config or any SandboxFusion client only changes its URL. `language` must be `python`;
-//!   `files`/`fetch_files` must be empty; `stdin` is fed to `sys.stdin`. Python runs as a script (no echo of a final
+//!   `files`/`fetch_files` must be empty; `stdin` is the guest's standard input. Python runs as a script (no echo of a final
 //!   expression). Errors come in SandboxFusion's format (`status: SandboxError`, `message`).
 //! - `POST /v1/exec`: `{code, seed?, limits?: {timeout_s, memory_mib, output_bytes, fuel}, echo?, stateful?,
 //!   session?}` → `{execution, feedback, session?, session_open?}`: cir's execution record and the exact CIR
@@ -507,20 +507,6 @@ fn refusal(code: u16, message: &str, sandbox_fusion: bool) -> Reply {
     if code == 503 { reply.header("Retry-After", "1") } else { reply }
 }
 
-/// Feeds `stdin` to the script as `sys.stdin`, on a line of its own before the code (tracebacks count it).
-fn with_stdin(code: String, stdin: Option<&str>) -> String {
-    match stdin {
-        Some(input) if !input.is_empty() => {
-            // A JSON string literal is a valid Python string literal (same escapes; never a lone surrogate).
-            let literal = serde_json::to_string(input).unwrap_or_default();
-            format!(
-                "import sys as _cir_sys, io as _cir_io; _cir_sys.stdin = _cir_io.StringIO({literal}); del _cir_sys, _cir_io\n{code}"
-            )
-        }
-        _ => code,
-    }
-}
-
 fn run_code(state: &State, body: &[u8], started: Instant) -> Reply {
     let bad = |message: String| Reply::json(400, &RunCodeResponse::sandbox_error(message));
     let value: Value = match serde_json::from_slice(body) {
@@ -563,7 +549,7 @@ fn run_code(state: &State, body: &[u8], started: Instant) -> Reply {
         Some(m) if m > 0 => u64::try_from(m).unwrap_or(u64::MAX).min(d.max_memory_mib),
         _ => d.memory_mib,
     };
-    let code = with_stdin(req.code, req.stdin.as_deref());
+    let (code, stdin) = (req.code, req.stdin.unwrap_or_default());
     if code.trim().is_empty() {
         // `python empty.py` succeeds without output; the sandbox refuses empty code, so answer here.
         return Reply::json(200, &RunCodeResponse::from_execution(&Execution::new(Status::Ok)));
@@ -579,10 +565,14 @@ fn run_code(state: &State, body: &[u8], started: Instant) -> Reply {
         Ok(s) => s,
         Err(e) => return Reply::json(500, &RunCodeResponse::sandbox_error(e.to_string())),
     };
-    match submit_and_wait(state, started, move || Outcome::Ran(sandbox.exec(&code, 0))) {
+    match submit_and_wait(state, started, move || Outcome::Ran(sandbox.exec_with_stdin(&code, 0, stdin.as_bytes()))) {
         Ok(Outcome::Ran(Ok(e))) => Reply::json(200, &RunCodeResponse::from_execution(&e)),
-        // Refused source (NUL byte, too long): Python would fail to compile it.
-        Ok(Outcome::Ran(Err(e @ (cir_runtime::Error::NulByte { .. } | cir_runtime::Error::CodeTooLarge { .. })))) => {
+        // Refused input (NUL byte, too long): Python would fail to compile or read it.
+        Ok(Outcome::Ran(Err(
+            e @ (cir_runtime::Error::NulByte { .. }
+            | cir_runtime::Error::CodeTooLarge { .. }
+            | cir_runtime::Error::StdinTooLarge { .. }),
+        ))) => {
             let mut failed = Execution::new(Status::Error);
             failed.stderr = format!("{e}\n");
             Reply::json(200, &RunCodeResponse::from_execution(&failed))

@@ -73,6 +73,21 @@ fn sleep_advances_virtual_time_without_waiting() {
 }
 
 #[test]
+fn stdin_is_what_input_reads() {
+    let code =
+        "import sys\nfirst = input()\nrest = sys.stdin.read()\nprint(repr(first), repr(rest))\nraise ValueError(first)";
+    let run = sandbox().exec_with_stdin(code, 0, "2 40\nline two\n".as_bytes()).unwrap();
+    assert_eq!(run.stdout, "'2 40' 'line two\\n'\n", "{run:?}");
+    assert_eq!(run.error.as_deref(), Some("ValueError: 2 40"));
+    assert!(run.stderr.contains("line 5"), "tracebacks count the code's own lines: {}", run.stderr);
+    let empty = sandbox().exec("input()", 0).unwrap();
+    assert_eq!(empty.error.as_deref(), Some("EOFError: EOF when reading a line"), "{empty:?}");
+    let limit = sandbox().limits().code_bytes;
+    let too_long = sandbox().exec_with_stdin("print(1)", 0, &vec![b'x'; limit + 1]);
+    assert!(matches!(too_long, Err(cir_runtime::Error::StdinTooLarge { .. })), "{too_long:?}");
+}
+
+#[test]
 fn fresh_instance_per_execution() {
     let first = sandbox().exec("x = 41\nprint(x + 1)", 0).unwrap();
     assert_eq!(first.stdout, "42\n");
