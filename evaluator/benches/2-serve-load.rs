@@ -16,6 +16,11 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use http::agent;
+
+#[path = "../tests/support/http.rs"]
+mod http;
+
 const BIN: &str = env!("CARGO_BIN_EXE_cir-eval");
 
 struct Server {
@@ -70,14 +75,6 @@ struct Tally {
     ok: usize,
     busy: usize,
     errors: Vec<String>,
-}
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(120)))
-        .build()
-        .new_agent()
 }
 
 /// Sends `n` requests from `concurrency` threads; returns the tally and the wall time.

@@ -5,7 +5,11 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use http::agent;
 use serde_json::{Value, json};
+
+#[path = "support/http.rs"]
+mod http;
 
 /// A running `cir-eval serve`, killed when dropped.
 struct Serve {
@@ -26,14 +30,6 @@ impl Answer {
     fn json(&self) -> Value {
         serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
     }
-}
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(120)))
-        .build()
-        .new_agent()
 }
 
 impl Serve {
