@@ -139,7 +139,7 @@ fn main() {
         println!(
             "{}",
             serde_json::json!({"impl": "burn-flex", "model": name, "stage": kind, "batch": batch,
-                               "length": len, "tokens_per_s": (tps * 10.0).round() / 10.0})
+                               "length": len, "tokens_per_s": (tps * 100.0).round() / 100.0})
         );
     }
 }

@@ -505,20 +505,22 @@ impl ModelConfig {
 }
 
 /// The additive attention mask for `seq` new positions after `past` cached ones: causal, and
-/// blocking the key positions where `valid[row][key]` is false (left padding).
+/// blocking the key positions where `valid[row][key]` is false (left padding). A query always
+/// sees its own position, so that no row is fully blocked: a padding query's output is then
+/// finite (and never read), and the blocked entries can be `-inf`, whose `exp` is an exact 0
+/// (a large finite negative would take libm's slow underflow path for every blocked entry).
 ///
 /// # Shapes
 /// - valid: `batch` rows of `past + seq` flags
 /// - output: `[batch, 1, seq, past + seq]`
 pub fn attention_mask(valid: &[Vec<bool>], past: usize, seq: usize, device: &Device) -> Tensor<4> {
-    // Large but finite: a row whose keys are all masked (a padding query) stays finite.
-    const BLOCKED: f32 = -1e9;
+    const BLOCKED: f32 = f32::NEG_INFINITY;
     let total = past + seq;
     let mut data = Vec::with_capacity(valid.len() * seq * total);
     for row in valid {
         for q in 0..seq {
             for key in 0..total {
-                let ok = key <= past + q && row.get(key).copied().unwrap_or(false);
+                let ok = key == past + q || (key < past + q && row.get(key).copied().unwrap_or(false));
                 data.push(if ok { 0.0 } else { BLOCKED });
             }
         }

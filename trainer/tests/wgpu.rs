@@ -40,8 +40,13 @@ fn wgpu_matches_the_cpu_backend() {
     let diff =
         run(&cpu_model, &cpu).iter().zip(run(&gpu_model, &gpu)).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
     assert!(diff <= TOL, "cpu vs wgpu max-abs logit diff {diff}");
-    let ids = vec![vec![1u32, 5, 9]];
+    // Two prompts of different lengths: the shorter is left-padded, so blocked (-inf) mask entries and padding
+    // queries run on the GPU too.
+    let ids = vec![vec![1u32, 5, 9], vec![7u32, 3, 11, 200, 42, 8]];
     let a = generate(&cpu_model, &config, None, &ids, &SamplingParams::greedy(4)).expect("cpu");
     let b = generate(&gpu_model, &config, None, &ids, &SamplingParams::greedy(4)).expect("gpu");
-    assert_eq!(a[0].tokens, b[0].tokens);
+    for (a, b) in a.iter().zip(&b) {
+        assert_eq!(a.tokens, b.tokens);
+        assert!(b.logprobs.iter().all(|l| l.is_finite()), "{:?}", b.logprobs);
+    }
 }
