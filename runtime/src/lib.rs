@@ -129,6 +129,11 @@ impl SandboxBuilder {
         cir_python_wasm::guest::add_to_linker(&mut linker, |h: &mut HostState| &mut h.wasi)?;
         host::add_poll_oneoff(&mut linker).map_err(Error::wasm("linking poll_oneoff"))?;
         let pre = linker.instantiate_pre(&interpreter.module).map_err(Error::wasm("linking the interpreter"))?;
+        let snapshot_memory_bytes = interpreter
+            .module
+            .get_export("memory")
+            .and_then(|t| t.memory().map(|m| m.minimum() * m.page_size()))
+            .ok_or(Error::Wasm { stage: "linking the interpreter", reason: "no exported memory".into() })?;
         start_ticker(&interpreter.engine)?;
         let scanner = PageScanner::probe();
         let turns = if scanner.is_some() { self.spares } else { 0 };
@@ -142,6 +147,7 @@ impl SandboxBuilder {
                 scanner,
                 spares: Mutex::new(Vec::new()),
                 max_spares: self.spares,
+                snapshot_memory_bytes,
                 turns: Turns { running: Mutex::new(0), freed: Condvar::new(), limit: turns },
             }),
         })
@@ -164,6 +170,8 @@ struct Inner {
     scanner: Option<PageScanner>,
     spares: Mutex<Vec<Spare>>,
     max_spares: usize,
+    /// The size of a new instance's linear memory; a used one that grew past it cannot be reset.
+    snapshot_memory_bytes: u64,
     turns: Turns,
 }
 
@@ -315,9 +323,7 @@ impl Inner {
             return;
         }
         // A memory that grew cannot shrink back: checked before a twin is mapped for nothing.
-        let snapshot_bytes =
-            self.pre.module().get_export("memory").and_then(|t| t.memory().map(|m| m.minimum() * m.page_size()));
-        if snapshot_bytes != Some(guest.memory.data_size(&guest.store) as u64) {
+        if guest.memory.data_size(&guest.store) as u64 != self.snapshot_memory_bytes {
             return;
         }
         let pristine = match pristine {
@@ -329,9 +335,6 @@ impl Inner {
         };
         let source = pristine.memory.data(&pristine.store);
         let target = guest.memory.data_mut(&mut guest.store);
-        if source.len() != target.len() {
-            return;
-        }
         let mut ranges = Vec::new();
         if scanner.private_pages(target, &mut ranges).is_err()
             || ranges.iter().map(|r| r.len()).sum::<usize>() > SPARE_DIRTY_CAP

@@ -34,15 +34,27 @@ fn sync(t: Tensor<3>) {
     let _ = t.slice([0..1, 0..1, 0..1]).into_data();
 }
 
+/// The final hidden states of `len` unpadded tokens per row, run into an empty `cache`.
+fn prefill(
+    model: &Model,
+    config: &ModelConfig,
+    batch: usize,
+    len: usize,
+    cache: &mut KvCache,
+    device: &Device,
+) -> Tensor<3> {
+    let positions: Vec<Vec<usize>> = vec![(0..len).collect(); batch];
+    let rope = Rope::new(&positions, config.head_dim, config.rope_theta, device);
+    let mask = attention_mask(&vec![vec![true; len]; batch], 0, len, device);
+    model.hidden(ids(batch, len, config.vocab_size, device), &rope, &mask, cache)
+}
+
 /// Tokens/s of [`decode_steps`] cached decoding steps after a `context`-token prefill.
 fn decode(model: &Model, config: &ModelConfig, batch: usize, context: usize, device: &Device) -> f64 {
     let steps = decode_steps();
     let mut cache = KvCache::with_capacity(config.num_hidden_layers, context + steps);
-    let positions: Vec<Vec<usize>> = vec![(0..context).collect(); batch];
-    let rope = Rope::new(&positions, config.head_dim, config.rope_theta, device);
+    sync(prefill(model, config, batch, context, &mut cache, device));
     let mut valid = vec![vec![true; context]; batch];
-    let mask = attention_mask(&valid, 0, context, device);
-    sync(model.hidden(ids(batch, context, config.vocab_size, device), &rope, &mask, &mut cache));
     let start = Instant::now();
     for step in 0..steps {
         for v in &mut valid {
@@ -65,11 +77,7 @@ fn decode_uncached(model: &Model, config: &ModelConfig, batch: usize, context: u
     let start = Instant::now();
     for step in 0..STEPS {
         let len = context + step + 1;
-        let positions: Vec<Vec<usize>> = vec![(0..len).collect(); batch];
-        let rope = Rope::new(&positions, config.head_dim, config.rope_theta, device);
-        let mask = attention_mask(&vec![vec![true; len]; batch], 0, len, device);
-        let mut cache = KvCache::new(config.num_hidden_layers);
-        let h = model.hidden(ids(batch, len, config.vocab_size, device), &rope, &mask, &mut cache);
+        let h = prefill(model, config, batch, len, &mut KvCache::new(config.num_hidden_layers), device);
         let last = h.slice([0..batch, len - 1..len]);
         let _ = model.logits(last).into_data();
     }

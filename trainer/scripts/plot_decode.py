@@ -68,8 +68,7 @@ def main():
             attrs += ' stroke-opacity="0.6"'
         out.append(f'<polyline {attrs} points="{" ".join(f"{x(c):.1f},{y(v):.1f}" for c, v in pts)}"/>')
         for c, v in pts:
-            marker = "circle" if stage == "decode" else "rect"
-            if marker == "circle":
+            if stage == "decode":
                 out.append(f'<circle cx="{x(c):.1f}" cy="{y(v):.1f}" r="3" fill="{color}"/>')
             else:
                 out.append(f'<rect x="{x(c) - 3:.1f}" y="{y(v) - 3:.1f}" width="6" height="6" fill="{color}"/>')

@@ -40,24 +40,26 @@ fn reference(dir: &Path) -> Reference {
     serde_json::from_str(&text).expect("fixture parses")
 }
 
-fn logits(model: &cir_trainer::Model, config: &ModelConfig, prompt: &[u32]) -> Vec<Vec<f32>> {
+/// `prompt` as a one-row batch.
+fn tokens(prompt: &[u32]) -> Tensor<2, Int> {
     let ids: Vec<i64> = prompt.iter().map(|&t| i64::from(t)).collect();
-    let tokens = Tensor::<2, Int>::from_data(TensorData::new(ids, [1, prompt.len()]), &device());
-    let out = model.forward(tokens, config);
+    Tensor::from_data(TensorData::new(ids, [1, prompt.len()]), &device())
+}
+
+fn logits(model: &cir_trainer::Model, config: &ModelConfig, prompt: &[u32]) -> Vec<Vec<f32>> {
+    let out = model.forward(tokens(prompt), config);
     let flat = out.try_into_vec_as::<f32>().expect("f32 logits");
     flat.chunks(config.vocab_size).map(<[f32]>::to_vec).collect()
 }
 
 /// `token_log_probs` of each prompt token after the first, from one forward pass.
 fn next_token_log_probs(model: &cir_trainer::Model, config: &ModelConfig, prompt: &[u32]) -> Vec<f32> {
-    let ids: Vec<i64> = prompt.iter().map(|&t| i64::from(t)).collect();
     let n = prompt.len();
     if n < 2 {
         return Vec::new();
     }
-    let tokens = Tensor::<2, Int>::from_data(TensorData::new(ids, [1, n]), &device());
-    let logits = model.forward(tokens.clone().slice([0..1, 0..n - 1]), config);
-    let targets = tokens.slice([0..1, 1..n]);
+    let logits = model.forward(tokens(&prompt[..n - 1]), config);
+    let targets = tokens(&prompt[1..]);
     token_log_probs(logits, targets).try_into_vec_as::<f32>().expect("f32 log-probs")
 }
 
