@@ -16,8 +16,10 @@ mod support;
 
 use std::time::{Duration, Instant};
 
+use cir_data::{Api, Dataset, Problem, Template};
 use cir_eval::run::{RunConfig, run};
-use cir_eval::{Client, ClientConfig, CodeRunner, Dataset, Problem, RolloutConfig, Template, Verifier};
+use cir_eval::{Client, ClientConfig, EndpointPolicy};
+use cir_rollout::{CodeRunner, Settings, Verifier};
 use support::runner::ScriptedRunner;
 use support::server::{Action, Options, Server};
 
@@ -32,19 +34,16 @@ fn model(_body: &serde_json::Value, text: &str) -> Action {
 fn main() {
     let samples: usize = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(1000);
     let server = Server::start(model, Options::default());
-    let mut config = ClientConfig::new(vec![server.url.clone()]);
-    config.timeout = Duration::from_secs(30);
-    let client = Client::new(config).expect("client");
     let dir = std::env::temp_dir().join(format!("cir-eval-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
-    table("scripted code runner (no execution)", &ScriptedRunner, samples, &client, &dir);
+    table("scripted code runner (no execution)", &ScriptedRunner, samples, &server.url, &dir);
     let sandbox = cir_runtime::Sandbox::builder().build().expect("sandbox");
-    table("cir-runtime sandbox (fresh instance per block)", &sandbox, samples.min(300), &client, &dir);
+    table("cir-runtime sandbox (fresh instance per block)", &sandbox, samples.min(300), &server.url, &dir);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// One table: samples/s and per-sample times at concurrency 1, 8 and 64 with `runner` executing the code blocks.
-fn table<R: CodeRunner>(label: &str, runner: &R, samples: usize, client: &Client, dir: &std::path::Path) {
+fn table<R: CodeRunner>(label: &str, runner: &R, samples: usize, url: &str, dir: &std::path::Path) {
     println!("\n{label}, {samples} samples per row\n");
     println!(
         "| concurrency | samples | samples/s | generation ms/sample | loop overhead ms/sample | overhead ms/tool call | of which tool ms | grading ms |"
@@ -56,14 +55,24 @@ fn table<R: CodeRunner>(label: &str, runner: &R, samples: usize, client: &Client
         let _ = std::fs::remove_file(&out);
         let cfg = RunConfig {
             datasets: vec![Dataset { name: "bench".into(), problems, skipped: Vec::new() }],
+            template: Template::resolve("cir-qwen-math").expect("template"),
             n: 1,
-            concurrency,
             out,
-            rollout: RolloutConfig::new("scripted", Template::resolve("cir-qwen-math").expect("template")),
+            settings: Settings::default(),
             progress: false,
         };
+        let mut config = ClientConfig::new(vec![url.to_owned()]);
+        config.timeout = Duration::from_secs(30);
+        let policy = EndpointPolicy {
+            client: Client::new(config).expect("client"),
+            model: "scripted".into(),
+            api: Api::Completions,
+            extra: serde_json::Map::new(),
+            concurrency,
+            tokens: false,
+        };
         let start = Instant::now();
-        let s = run(&cfg, client, runner, &Verifier::default()).expect("run");
+        let s = run(&cfg, &policy, runner, &Verifier::default()).expect("run");
         let wall = start.elapsed().as_secs_f64();
         let ts = &s.trajectories;
         assert!(ts.iter().all(|t| t.is_correct() && t.tool_calls == 1), "a sample failed");

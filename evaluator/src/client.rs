@@ -17,7 +17,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value, json};
 
-use crate::{Api, Error};
+use cir_data::Api;
+
+use crate::Error;
 
 /// How the client talks to servers.
 #[derive(Clone, Debug)]
@@ -61,6 +63,11 @@ pub struct Request<'a> {
     pub prompt: &'a str,
     /// The response so far: appended to the prompt (completions) or sent as the assistant message to continue (chat).
     pub response: &'a str,
+    /// Completions in token mode: the exact ids of prompt and response so far, sent instead of their text so the
+    /// server continues the very ids it sampled.
+    pub prompt_ids: Option<&'a [u32]>,
+    /// Ask for the sampled ids, their log-probs and the prompt's ids (vLLM's `return_token_ids`, `logprobs`).
+    pub tokens: bool,
     /// New-token limit of this request.
     pub max_tokens: u64,
     /// Sampling temperature.
@@ -86,6 +93,8 @@ pub struct Reply {
     pub prompt_tokens: Option<u64>,
     /// `usage.completion_tokens`, when reported.
     pub completion_tokens: Option<u64>,
+    /// The prompt's token ids, when the server returns them (vLLM: `prompt_token_ids`).
+    pub prompt_ids: Option<Vec<u32>>,
 }
 
 /// One completion.
@@ -97,6 +106,11 @@ pub struct Choice {
     pub finish_reason: String,
     /// vLLM's `stop_reason`: which stop sequence matched.
     pub stop_reason: StopReason,
+    /// The sampled ids, when the server returns them (vLLM: `token_ids`).
+    pub token_ids: Option<Vec<u32>>,
+    /// Each sampled token's text and log-prob, when the server returns log-probs (completions: `logprobs.tokens` and
+    /// `logprobs.token_logprobs`; chat: `logprobs.content[].bytes`/`token` and `logprob`).
+    pub pieces: Option<Vec<(String, f32)>>,
 }
 
 /// What the server said about why it stopped, beyond `finish_reason`.
@@ -153,10 +167,16 @@ impl Client {
     /// The first non-retryable error, or [`Error::GaveUp`] with the last error once the attempts are spent.
     pub fn generate(&self, request: &Request<'_>) -> Result<Reply, Error> {
         let body = body(request);
+        self.with_retries(|index| self.send(index, request.api, &body))
+    }
+
+    /// Runs `attempt` on endpoints picked round-robin until it succeeds, a non-retryable error, or the attempts run
+    /// out.
+    fn with_retries<T>(&self, attempt_on: impl Fn(usize) -> Result<T, Error>) -> Result<T, Error> {
         let mut last = None;
         for attempt in 0..self.config.attempts {
             let index = self.pick();
-            match self.send(index, request.api, &body) {
+            match attempt_on(index) {
                 Ok(reply) => return Ok(reply),
                 Err(e) if e.is_retryable() => {
                     let wait = self.config.backoff.saturating_mul(1 << attempt.min(16)).min(Duration::from_secs(30));
@@ -171,6 +191,33 @@ impl Client {
         }
         let last = last.unwrap_or_else(|| Error::Config("no attempt made".into()));
         Err(Error::GaveUp { attempts: self.config.attempts, last: Box::new(last) })
+    }
+
+    /// The ids of `text` by the server's own tokenizer, without special tokens (vLLM's `POST /tokenize`), retried as
+    /// [`Client::generate`] is.
+    ///
+    /// # Errors
+    /// As [`Client::generate`].
+    pub fn tokenize(&self, model: &str, text: &str) -> Result<Vec<u32>, Error> {
+        let body = json!({"model": model, "prompt": text, "add_special_tokens": false});
+        self.with_retries(|index| {
+            let endpoint = &self.config.endpoints[index];
+            let base = endpoint.trim_end_matches('/');
+            let url = format!("{}/tokenize", base.strip_suffix("/v1").unwrap_or(base));
+            let value = self.post(index, &url, &body)?;
+            let malformed =
+                |message: &str| Error::MalformedReply { endpoint: endpoint.clone(), message: message.into() };
+            let tokens =
+                value.get("tokens").and_then(Value::as_array).ok_or_else(|| malformed("no \"tokens\" array"))?;
+            tokens
+                .iter()
+                .map(|t| {
+                    t.as_u64()
+                        .and_then(|t| u32::try_from(t).ok())
+                        .ok_or_else(|| malformed("a token id is not a number"))
+                })
+                .collect()
+        })
     }
 
     /// The next endpoint round-robin that is not cooling down; the one whose cool-down ends first if all are.
@@ -214,7 +261,14 @@ impl Client {
             Api::Chat => "chat/completions",
         };
         let url = if base.ends_with("/v1") { format!("{base}/{path}") } else { format!("{base}/v1/{path}") };
-        let mut req = self.agent.post(&url).header("Content-Type", "application/json");
+        let value = self.post(index, &url, body)?;
+        parse_reply(api, value).map_err(|message| Error::MalformedReply { endpoint: endpoint.clone(), message })
+    }
+
+    /// POSTs `body` as JSON to `url` and returns the reply's JSON.
+    fn post(&self, index: usize, url: &str, body: &Value) -> Result<Value, Error> {
+        let endpoint = &self.config.endpoints[index];
+        let mut req = self.agent.post(url).header("Content-Type", "application/json");
         if let Some(key) = &self.config.api_key {
             req = req.header("Authorization", format!("Bearer {key}"));
         }
@@ -226,7 +280,10 @@ impl Client {
             let body: String = text.chars().take(500).collect();
             return Err(Error::Status { endpoint: endpoint.clone(), status, body });
         }
-        parse_reply(api, &text).map_err(|message| Error::MalformedReply { endpoint: endpoint.clone(), message })
+        serde_json::from_str(&text).map_err(|e| Error::MalformedReply {
+            endpoint: endpoint.clone(),
+            message: format!("not JSON ({e}): {:?}", text.chars().take(200).collect::<String>()),
+        })
     }
 }
 
@@ -241,11 +298,22 @@ fn body(r: &Request<'_>) -> Value {
         "stop": r.stop,
     });
     let map = body.as_object_mut().expect("a JSON object literal");
-    match r.api {
-        Api::Completions => {
+    if r.tokens {
+        map.insert("return_token_ids".into(), true.into());
+        let logprobs = match r.api {
+            Api::Completions => json!(0),
+            Api::Chat => json!(true),
+        };
+        map.insert("logprobs".into(), logprobs);
+    }
+    match (r.api, r.prompt_ids) {
+        (Api::Completions, Some(ids)) => {
+            map.insert("prompt".into(), json!(ids));
+        }
+        (Api::Completions, None) => {
             map.insert("prompt".into(), format!("{}{}", r.prompt, r.response).into());
         }
-        Api::Chat => {
+        (Api::Chat, _) => {
             let mut messages = vec![json!({"role": "user", "content": r.prompt})];
             if !r.response.is_empty() {
                 messages.push(json!({"role": "assistant", "content": r.response}));
@@ -261,9 +329,7 @@ fn body(r: &Request<'_>) -> Value {
     body
 }
 
-fn parse_reply(api: Api, text: &str) -> Result<Reply, String> {
-    let value: Value = serde_json::from_str(text)
-        .map_err(|e| format!("not JSON ({e}): {:?}", text.chars().take(200).collect::<String>()))?;
+fn parse_reply(api: Api, value: Value) -> Result<Reply, String> {
     let choices = value.get("choices").and_then(Value::as_array).ok_or("no \"choices\" array")?;
     if choices.is_empty() {
         return Err("empty \"choices\" array".into());
@@ -283,11 +349,58 @@ fn parse_reply(api: Api, text: &str) -> Result<Reply, String> {
                 Some(Value::String(s)) => StopReason::Matched(s.clone()),
                 Some(_) => StopReason::Other,
             };
-            Ok(Choice { text, finish_reason, stop_reason })
+            let pieces = match api {
+                Api::Completions => completion_pieces(c.get("logprobs")),
+                Api::Chat => chat_pieces(c.get("logprobs")),
+            };
+            Ok(Choice { text, finish_reason, stop_reason, token_ids: ids(c.get("token_ids")), pieces })
         })
         .collect::<Result<Vec<_>, &str>>()?;
     let usage = |field: &str| value.get("usage").and_then(|u| u.get(field)).and_then(Value::as_u64);
-    Ok(Reply { choices, prompt_tokens: usage("prompt_tokens"), completion_tokens: usage("completion_tokens") })
+    let prompt_ids = ids(value.get("prompt_token_ids"))
+        .or_else(|| ids(value.get("choices").and_then(|c| c.get(0)).and_then(|c| c.get("prompt_token_ids"))));
+    Ok(Reply {
+        choices,
+        prompt_tokens: usage("prompt_tokens"),
+        completion_tokens: usage("completion_tokens"),
+        prompt_ids,
+    })
+}
+
+/// A JSON array of token ids.
+fn ids(value: Option<&Value>) -> Option<Vec<u32>> {
+    value?.as_array()?.iter().map(|v| v.as_u64().and_then(|v| u32::try_from(v).ok())).collect()
+}
+
+/// Completions log-probs: `{"tokens": [...], "token_logprobs": [...]}`.
+fn completion_pieces(logprobs: Option<&Value>) -> Option<Vec<(String, f32)>> {
+    let l = logprobs?;
+    let tokens = l.get("tokens")?.as_array()?;
+    let lps = l.get("token_logprobs")?.as_array()?;
+    if tokens.len() != lps.len() {
+        return None;
+    }
+    tokens.iter().zip(lps).map(|(t, lp)| Some((t.as_str()?.to_owned(), lp.as_f64()? as f32))).collect()
+}
+
+/// Chat log-probs: `{"content": [{"token", "logprob", "bytes"}]}`; `bytes` (the token's exact UTF-8 bytes) when given.
+fn chat_pieces(logprobs: Option<&Value>) -> Option<Vec<(String, f32)>> {
+    let content = logprobs?.get("content")?.as_array()?;
+    content
+        .iter()
+        .map(|e| {
+            let lp = e.get("logprob")?.as_f64()? as f32;
+            let text = match e.get("bytes").and_then(Value::as_array) {
+                Some(bytes) => {
+                    let raw: Option<Vec<u8>> =
+                        bytes.iter().map(|b| b.as_u64().and_then(|b| u8::try_from(b).ok())).collect();
+                    String::from_utf8_lossy(&raw?).into_owned()
+                }
+                None => e.get("token")?.as_str()?.to_owned(),
+            };
+            Some((text, lp))
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -296,19 +409,24 @@ mod tests {
 
     #[test]
     fn replies_parse_for_both_apis() {
-        let r = parse_reply(
+        let parse = |api, text: &str| parse_reply(api, serde_json::from_str(text).unwrap());
+        let r = parse(
             Api::Completions,
-            r#"{"choices":[{"text":"a","finish_reason":"stop","stop_reason":"```\n"},{"text":"b","finish_reason":"length","stop_reason":null}],"usage":{"prompt_tokens":3,"completion_tokens":2}}"#,
+            r#"{"choices":[{"text":"a","finish_reason":"stop","stop_reason":"```\n","token_ids":[7],"prompt_token_ids":[1,2],"logprobs":{"tokens":["a"],"token_logprobs":[-0.5]}},{"text":"b","finish_reason":"length","stop_reason":null}],"usage":{"prompt_tokens":3,"completion_tokens":2}}"#,
         )
         .unwrap();
+        assert_eq!(r.choices[0].token_ids, Some(vec![7]));
+        assert_eq!(r.choices[0].pieces, Some(vec![("a".to_owned(), -0.5)]));
+        assert_eq!(r.prompt_ids, Some(vec![1, 2]));
+        assert_eq!(r.choices[1].token_ids, None);
         assert_eq!(r.choices[0].stop_reason, StopReason::Matched("```\n".into()));
         assert_eq!(r.choices[1].stop_reason, StopReason::EndOfSequence);
         assert_eq!((r.prompt_tokens, r.completion_tokens), (Some(3), Some(2)));
-        let c = parse_reply(Api::Chat, r#"{"choices":[{"message":{"content":"hi"},"finish_reason":"stop"}]}"#).unwrap();
-        assert_eq!((c.choices[0].text.as_str(), &c.choices[0].stop_reason), ("hi", &StopReason::Unreported));
-        assert!(parse_reply(Api::Chat, "<html>").unwrap_err().starts_with("not JSON"));
-        assert!(parse_reply(Api::Chat, r#"{"choices":[]}"#).is_err());
-        assert!(parse_reply(Api::Completions, r#"{"choices":[{"message":{}}]}"#).is_err());
+        let c = parse(Api::Chat, r#"{"choices":[{"message":{"content":"hé"},"finish_reason":"stop","logprobs":{"content":[{"token":"h","logprob":-1.0,"bytes":[104]},{"token":"bytes:\\xc3\\xa9","logprob":-2.0,"bytes":[195,169]}]}}]}"#).unwrap();
+        assert_eq!((c.choices[0].text.as_str(), &c.choices[0].stop_reason), ("hé", &StopReason::Unreported));
+        assert_eq!(c.choices[0].pieces, Some(vec![("h".to_owned(), -1.0), ("é".to_owned(), -2.0)]));
+        assert!(parse(Api::Chat, r#"{"choices":[]}"#).is_err());
+        assert!(parse(Api::Completions, r#"{"choices":[{"message":{}}]}"#).is_err());
     }
 
     #[test]
@@ -320,6 +438,8 @@ mod tests {
             api: Api::Chat,
             prompt: "Q",
             response: "",
+            prompt_ids: None,
+            tokens: false,
             max_tokens: 10,
             temperature: 1.0,
             top_p: 0.95,
@@ -336,6 +456,15 @@ mod tests {
         assert_eq!(b["continue_final_message"], true);
         r.api = Api::Completions;
         assert_eq!(body(&r)["prompt"], "Qpartial");
+        assert!(body(&r).get("return_token_ids").is_none());
+        let ids = [5, 6];
+        r.prompt_ids = Some(&ids);
+        r.tokens = true;
+        let b = body(&r);
+        assert_eq!(
+            (b["prompt"].clone(), b["return_token_ids"].clone(), b["logprobs"].clone()),
+            (json!([5, 6]), json!(true), json!(0))
+        );
     }
 
     #[test]

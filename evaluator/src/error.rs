@@ -14,23 +14,13 @@ pub enum Error {
         /// The cause.
         source: std::io::Error,
     },
-    /// A dataset file cannot be used as a whole (empty, no line with the field, unknown format).
-    #[error("dataset {path}: {message}")]
-    Dataset {
-        /// The dataset file.
-        path: PathBuf,
-        /// What is wrong and what to pass instead.
-        message: String,
-    },
-    /// A prompt template cannot be used.
-    #[error("template {name}: {message}")]
-    Template {
-        /// The template's name or path.
-        name: String,
-        /// What is wrong.
-        message: String,
-    },
-    /// A trajectory file holds a line that is not a schema-1 trajectory.
+    /// A dataset or a template cannot be used.
+    #[error(transparent)]
+    Data(#[from] cir_data::Error),
+    /// Sampling or protocol settings out of range.
+    #[error(transparent)]
+    Protocol(#[from] cir_rollout::Error),
+    /// A trajectory file holds a line that is not a trajectory this build reads.
     #[error("{path} line {line}: not a cir trajectory (schema {schema}): {message}")]
     Trajectory {
         /// The file.

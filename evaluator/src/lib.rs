@@ -1,18 +1,19 @@
-//! `cir-eval`: the library behind the `cir-eval` command — the code-integrated evaluation loop.
+//! `cir-eval`: the library behind the `cir-eval` command — evaluation on the one interaction loop
+//! ([`cir_rollout::Loop`]).
 //!
-//! - [`Dataset`]/[`Problem`]: JSONL benchmarks; [`Template`]: how a problem becomes a prompt.
-//! - [`Client`]: a blocking OpenAI-compatible client with retries and round-robin endpoints.
-//! - [`Rollout`]: the tool loop for one sample — generate until a code block closes, run it through a
-//!   [`CodeRunner`], append the feedback, repeat within the tool budget, grade with a [`Grader`].
-//! - [`run::run`], [`score::score`], [`report::render`]: the `run`, `score` and `report` subcommands.
-//!
+//! - [`EndpointPolicy`] over a [`Client`]: an OpenAI-compatible server as the loop's policy (the in-process burn
+//!   model is `cir_trainer::LocalPolicy`).
+//! - [`run::run`], [`score::score`], [`report::render`], [`replay::replay`]: the `run`, `score`, `report` and
+//!   `replay` subcommands.
 //! - [`view`]: the `view` subcommand, the browser viewer served on localhost.
 //! - [`serve`]: the `serve` subcommand, the sandbox and the verifier over HTTP (SandboxFusion-compatible).
 //!
-//! Trajectories and metrics are the [`cir_record`] types.
+//! Problems and prompts are [`cir_data`]'s, trajectories and metrics [`cir_record`]'s, the protocol
+//! [`cir_rollout`]'s.
 //!
 //! ```
-//! use cir_eval::{Grader, Verifier, Template};
+//! use cir_data::Template;
+//! use cir_rollout::{Grader, Verifier};
 //!
 //! let prompt = Template::resolve("cir-qwen-math").unwrap().render("What is 2+3?");
 //! assert!(prompt.ends_with("\\boxed{}.\nWhat is 2+3?"));
@@ -23,18 +24,14 @@
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
 pub use client::{Client, ClientConfig};
-pub use dataset::{Dataset, Fields, Problem};
+pub use endpoint::EndpointPolicy;
 pub use error::Error;
-pub use grader::{Grader, Verifier};
-pub use rollout::{CODE_STOP, Rollout, RolloutConfig, sample_seed};
-pub use runner::{CodeRunner, CodeSession, RunnerError};
-pub use template::{Api, Template};
 
 pub mod client;
 pub mod exec;
 pub mod grade;
+pub mod replay;
 pub mod report;
-pub mod rollout;
 pub mod run;
 pub mod score;
 pub mod serve;
@@ -42,9 +39,5 @@ pub mod setup;
 pub mod trajectories;
 pub mod view;
 
-mod dataset;
+mod endpoint;
 mod error;
-mod grader;
-mod runner;
-mod sandbox;
-mod template;

@@ -3,8 +3,11 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
-use cir_eval::{Grader, Verifier, report, score};
+use cir_eval::{report, score};
+use cir_rollout::{Grader, Verifier};
 use clap::{Parser, Subcommand};
+
+mod cli;
 
 /// Code-integrated reasoning: run model-written Python in a deterministic sandbox, grade answers, evaluate models.
 #[derive(Parser)]
@@ -16,8 +19,11 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Evaluate a model server on datasets: generate, run every code block in the sandbox, grade, append trajectories.
-    Run(cir_eval::run::RunArgs),
+    /// Evaluate a model on datasets: generate (a server, or the model in-process with --local), run every code block
+    /// in the sandbox, grade, append trajectories.
+    Run(Box<cli::run::RunArgs>),
+    /// Run every code block of a trajectory file again (recorded seed and mode); exit 1 if any output differs.
+    Replay(cli::replay::ReplayArgs),
     /// Re-grade trajectories with the current grader.
     Score(score::ScoreArgs),
     /// Metrics of trajectory files: avg@n, pass@k, maj@k, greedy accuracy, tool statistics.
@@ -61,6 +67,7 @@ fn main() -> anyhow::Result<ExitCode> {
     let grader = Verifier::default();
     match cli.cmd {
         Command::Run(args) => cmd_run(&args, &grader).map(|()| ExitCode::SUCCESS),
+        Command::Replay(args) => cmd_replay(&args),
         Command::Score(args) => cmd_score(&args, &grader).map(|()| ExitCode::SUCCESS),
         Command::Report(args) => cmd_report(&args, &grader).map(|()| ExitCode::SUCCESS),
         Command::Grade(args) => cmd_grade(args),
@@ -74,9 +81,8 @@ fn main() -> anyhow::Result<ExitCode> {
     }
 }
 
-fn cmd_run(args: &cir_eval::run::RunArgs, grader: &dyn Grader) -> anyhow::Result<()> {
-    let sandbox = cir_eval::run::sandbox(args, &|msg| eprintln!("cir-eval: {msg}")).context("loading the sandbox")?;
-    let s = cir_eval::run::execute(args, &sandbox, grader, &mut |w| eprintln!("warning: {w}"))?;
+fn cmd_run(args: &cli::run::RunArgs, grader: &dyn Grader) -> anyhow::Result<()> {
+    let s = cli::run::run(args, grader, &|msg| eprintln!("cir-eval: {msg}"))?;
     eprintln!(
         "{} samples generated, {} already done in {}, {} failed{}",
         s.generated,
@@ -87,6 +93,18 @@ fn cmd_run(args: &cir_eval::run::RunArgs, grader: &dyn Grader) -> anyhow::Result
     );
     print!("{}", report::render(&report::metrics(&s.trajectories, grader), report::Format::Md));
     Ok(())
+}
+
+fn cmd_replay(args: &cli::replay::ReplayArgs) -> anyhow::Result<ExitCode> {
+    let s = cli::replay::run(args, &|msg| eprintln!("cir-eval: {msg}"))?;
+    for d in &s.differences {
+        println!(
+            "{} / {} #{} block {}: {} differs\n  recorded: {:?}\n  replayed: {:?}",
+            d.dataset, d.problem_id, d.sample, d.block, d.field, d.recorded, d.replayed
+        );
+    }
+    eprintln!("replayed {} code blocks of {} trajectories: {} differ", s.blocks, s.trajectories, s.differences.len());
+    Ok(if s.differences.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 fn cmd_score(args: &score::ScoreArgs, grader: &dyn Grader) -> anyhow::Result<()> {

@@ -4,7 +4,7 @@ use std::fmt::Write;
 
 use cir_record::{DatasetMetrics, Metrics, Trajectory};
 
-use crate::Grader;
+use cir_rollout::Grader;
 
 /// Output format of a report.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -196,7 +196,7 @@ pub struct ReportArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Verifier;
+    use cir_rollout::Verifier;
 
     #[test]
     fn empty_input_renders_without_curves() {

@@ -6,7 +6,9 @@ use std::time::Instant;
 
 use cir_record::{Finish, Trajectory};
 
-use crate::{Error, Grader, trajectories};
+use cir_rollout::Grader;
+
+use crate::{Error, trajectories};
 
 /// What re-grading changed.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use cir_record::{SCHEMA_VERSION, Trajectory};
+use cir_record::{SCHEMA_VERSION, Trajectory, is_readable_schema};
 
 use crate::Error;
 
@@ -25,8 +25,8 @@ fn parse(path: &Path, text: &str) -> Result<Vec<Trajectory>, Error> {
         let fail =
             |message: String| Error::Trajectory { path: path.into(), line: index + 1, schema: SCHEMA_VERSION, message };
         let t: Trajectory = serde_json::from_str(line).map_err(|e| fail(e.to_string()))?;
-        if t.schema != SCHEMA_VERSION {
-            return Err(fail(format!("schema {} (this build reads {SCHEMA_VERSION})", t.schema)));
+        if !is_readable_schema(u64::from(t.schema)) {
+            return Err(fail(format!("schema {} (this build reads 1 and {SCHEMA_VERSION})", t.schema)));
         }
         out.push(t);
     }

@@ -5,9 +5,11 @@ mod support;
 
 use std::time::Duration;
 
+use cir_data::{Api, Dataset, Fields, Problem, Template};
 use cir_eval::run::{RunConfig, run};
-use cir_eval::{Client, ClientConfig, Dataset, Fields, Problem, Rollout, RolloutConfig, Template, Verifier};
+use cir_eval::{Client, ClientConfig, EndpointPolicy};
 use cir_record::{Finish, Segment, Status, Trajectory};
+use cir_rollout::{CodeRunner, Job, Loop, Settings, Verifier};
 use serde_json::Value;
 use support::runner::ScriptedRunner;
 use support::server::{Action, Options, Server};
@@ -87,13 +89,44 @@ fn client(endpoints: Vec<String>) -> Client {
     Client::new(config).unwrap()
 }
 
-fn config(template: &str) -> RolloutConfig {
-    RolloutConfig { max_tokens: 4000, ..RolloutConfig::new("scripted", Template::resolve(template).unwrap()) }
+/// The evaluation settings of these tests: the reference's, with 4000 tokens.
+fn settings() -> Settings {
+    Settings { max_tokens: 4000, ..Settings::default() }
 }
 
-fn sample_with(server: &Server, config: &RolloutConfig, p: &Problem) -> Trajectory {
-    let client = client(vec![server.url.clone()]);
-    Rollout { client: &client, runner: &ScriptedRunner, grader: &Verifier::default(), config }.sample("toy", p, 0)
+fn policy(endpoints: Vec<String>, template: &Template) -> EndpointPolicy {
+    EndpointPolicy {
+        client: client(endpoints),
+        model: "scripted".into(),
+        api: template.api,
+        extra: template.extra.clone(),
+        concurrency: 2,
+        tokens: false,
+    }
+}
+
+/// Sample `index` of problem `p` through the loop, with `runner`.
+fn sample_on<R: CodeRunner>(
+    endpoints: Vec<String>,
+    runner: &R,
+    settings: &Settings,
+    template: &Template,
+    p: &Problem,
+    index: u32,
+) -> Trajectory {
+    let prompt = p.prompt.clone().unwrap_or_else(|| template.render(&p.text));
+    let jobs = [Job::new("toy", &p.id, index, &prompt, &p.gold)];
+    let mut out = Vec::new();
+    Loop::new(&policy(endpoints, template), runner, &Verifier::default(), settings).run(&jobs, &mut |t| {
+        out.push(t);
+        true
+    });
+    out.pop().expect("one trajectory")
+}
+
+fn sample_with(server: &Server, settings: &Settings, template: &str, p: &Problem) -> Trajectory {
+    let template = Template::resolve(template).unwrap();
+    sample_on(vec![server.url.clone()], &ScriptedRunner, settings, &template, p, 0)
 }
 
 fn prompt(id: &str) -> String {
@@ -108,17 +141,14 @@ fn stops_exactly_at_the_fence_and_feeds_back_the_output() {
         Options { include_stop: false, no_stop_reason: true },
     ] {
         let server = Server::start(model, options);
-        let t = sample_with(&server, &config("cir-qwen-math"), &problem("add", "5"));
+        let t = sample_with(&server, &settings(), "cir-qwen-math", &problem("add", "5"));
         let expected = "I will compute.\n```python\nprint(2+3)\n```\n```output\n5\n```\n The sum is 5, so the answer is \\boxed{5}.";
         assert_eq!(t.response_text(), expected);
         assert_eq!(t.full_text(), format!("{}{expected}", prompt("add")));
         assert_eq!(t.segments.len(), 4);
-        assert_eq!(
-            t.segments[1],
-            Segment::Code { code: "print(2+3)".into(), text: "```python\nprint(2+3)\n```".into() }
-        );
+        assert_eq!(t.segments[1], Segment::code("print(2+3)", "```python\nprint(2+3)\n```"));
         match &t.segments[2] {
-            Segment::Output { execution, feedback } => {
+            Segment::Output { execution, feedback, .. } => {
                 assert_eq!(execution.status, Status::Ok);
                 assert_eq!(feedback, "\n```output\n5\n```\n");
             }
@@ -148,16 +178,15 @@ fn stops_exactly_at_the_fence_and_feeds_back_the_output() {
 fn real_python_runs_in_the_sandbox() {
     let sandbox = cir_runtime::Sandbox::builder().build().unwrap();
     let server = Server::start(model, Options::default());
-    let client = client(vec![server.url.clone()]);
-    let c = config("cir-qwen-math");
-    let r = Rollout { client: &client, runner: &sandbox, grader: &Verifier::default(), config: &c };
-    let t = r.sample("toy", &problem("add", "5"), 0);
+    let template = Template::resolve("cir-qwen-math").unwrap();
+    let sample = |p| sample_on(vec![server.url.clone()], &sandbox, &settings(), &template, &p, 0);
+    let t = sample(problem("add", "5"));
     assert_eq!(
         t.response_text(),
         "I will compute.\n```python\nprint(2+3)\n```\n```output\n5\n```\n The sum is 5, so the answer is \\boxed{5}."
     );
     assert!(t.is_correct());
-    let t = r.sample("toy", &problem("errors", "1"), 0);
+    let t = sample(problem("errors", "1"));
     assert!(t.response_text().contains("```output\nZeroDivisionError: division by zero\n```"), "{}", t.response_text());
     assert!(t.response_text().contains("```output\nTimeout Error\n```"), "{}", t.response_text());
 }
@@ -165,7 +194,7 @@ fn real_python_runs_in_the_sandbox() {
 #[test]
 fn errors_timeouts_and_a_missing_box() {
     let server = Server::start(model, Options::default());
-    let t = sample_with(&server, &config("cir-qwen-math"), &problem("errors", "1"));
+    let t = sample_with(&server, &settings(), "cir-qwen-math", &problem("errors", "1"));
     assert_eq!(
         t.response_text(),
         "Divide.\n```python\n1/0\n```\n```output\nZeroDivisionError: division by zero\n```\nLoop.\n```python\nwhile True: pass\n```\n```output\nTimeout Error\n```\nI give up, no box."
@@ -179,8 +208,8 @@ fn errors_timeouts_and_a_missing_box() {
 #[test]
 fn budget_exhaustion_keeps_the_last_segment_unexecuted() {
     let server = Server::start(model, Options::default());
-    let c = RolloutConfig { tool_budget: 2, ..config("cir-qwen-math") };
-    let t = sample_with(&server, &c, &problem("greedy", "1"));
+    let c = Settings { tool_budget: 2, ..settings() };
+    let t = sample_with(&server, &c, "cir-qwen-math", &problem("greedy", "1"));
     assert_eq!((t.tool_calls, t.finish), (2, Finish::BudgetExhausted));
     let last = t.segments.last().unwrap();
     assert_eq!(last.text(), "Try 2.\n```python\nx = 2\nprint(x)\n```\n```output\nfake\n```\n\\boxed{1}");
@@ -190,25 +219,25 @@ fn budget_exhaustion_keeps_the_last_segment_unexecuted() {
     // The answer comes from the kept segment, as in the reference.
     assert_eq!(t.answer.as_deref(), Some("1"));
     // Budget 0: no tool call at all.
-    let c0 = RolloutConfig { tool_budget: 0, ..config("cir-qwen-math") };
-    let t0 = sample_with(&server, &c0, &problem("greedy", "1"));
+    let c0 = Settings { tool_budget: 0, ..settings() };
+    let t0 = sample_with(&server, &c0, "cir-qwen-math", &problem("greedy", "1"));
     assert_eq!((t0.tool_calls, t0.finish, t0.usage.requests), (0, Finish::BudgetExhausted, 1));
 }
 
 #[test]
 fn stateless_by_default_stateful_on_request() {
     let server = Server::start(model, Options::default());
-    let t = sample_with(&server, &config("cir-qwen-math"), &problem("state", "7"));
+    let t = sample_with(&server, &settings(), "cir-qwen-math", &problem("state", "7"));
     assert!(t.response_text().contains("NameError: name 'x' is not defined"), "{}", t.response_text());
-    let c = RolloutConfig { stateful: true, ..config("cir-qwen-math") };
-    let t = sample_with(&server, &c, &problem("state", "7"));
+    let c = Settings { stateful: true, ..settings() };
+    let t = sample_with(&server, &c, "cir-qwen-math", &problem("state", "7"));
     assert_eq!(
         t.response_text(),
         "```python\nx = 7\n```\n```output\n\n```\n```python\nprint(x)\n```\n```output\n7\n```\n\\boxed{7}"
     );
     assert!(t.is_correct() && t.sampling.stateful);
     // A block that hits a limit stops the interpreter: the next block runs in a fresh one.
-    let t = sample_with(&server, &c, &problem("restart", "7"));
+    let t = sample_with(&server, &c, "cir-qwen-math", &problem("restart", "7"));
     let statuses: Vec<Status> = t.executions().map(|e| e.status).collect();
     assert_eq!(statuses, vec![Status::Ok, Status::Timeout, Status::Error]);
     assert!(t.response_text().contains("NameError: name 'x' is not defined"), "{}", t.response_text());
@@ -217,7 +246,7 @@ fn stateless_by_default_stateful_on_request() {
 #[test]
 fn a_bare_fence_is_not_a_tool_call() {
     let server = Server::start(model, Options::default());
-    let t = sample_with(&server, &config("cir-qwen-math"), &problem("bare", "5"));
+    let t = sample_with(&server, &settings(), "cir-qwen-math", &problem("bare", "5"));
     assert_eq!(
         t.response_text(),
         "Plain block:\n```\nnot code\n```\nnow code\n```python\nprint(2+3)\n```\n```output\n5\n```\n\\boxed{5}"
@@ -228,13 +257,13 @@ fn a_bare_fence_is_not_a_tool_call() {
 #[test]
 fn max_tokens_bounds_all_segments() {
     let server = Server::start(model, Options::default());
-    let c = RolloutConfig { max_tokens: 100, ..config("cir-qwen-math") };
-    let t = sample_with(&server, &c, &problem("long", "1"));
+    let c = Settings { max_tokens: 100, ..settings() };
+    let t = sample_with(&server, &c, "cir-qwen-math", &problem("long", "1"));
     assert_eq!((t.finish, t.usage.completion_tokens), (Finish::Length, Some(100)));
     assert_eq!(t.response_text(), "a".repeat(100));
     // Across segments: the tool call's tokens count against the same limit.
-    let c = RolloutConfig { max_tokens: 45, ..config("cir-qwen-math") };
-    let t = sample_with(&server, &c, &problem("add", "5"));
+    let c = Settings { max_tokens: 45, ..settings() };
+    let t = sample_with(&server, &c, "cir-qwen-math", &problem("add", "5"));
     assert_eq!((t.finish, t.tool_calls, t.usage.completion_tokens), (Finish::Length, 1, Some(45)));
 }
 
@@ -255,21 +284,21 @@ fn max_context_keeps_requests_within_the_server_context() {
     let server = Server::start(limit, Options::default());
     let p = Problem::new("c", "Q", "1");
     let template = Template { text: "{problem}:".into(), ..Template::resolve("cir-qwen-math").unwrap() };
-    let c = RolloutConfig { max_tokens: 1000, max_context: Some(200), ..RolloutConfig::new("scripted", template) };
-    let t = sample_with(&server, &c, &p);
+    let c = Settings { max_tokens: 1000, max_context: Some(200), ..Settings::default() };
+    let t = sample_on(vec![server.url.clone()], &ScriptedRunner, &c, &template, &p, 0);
     // The prompt "Q:" is 2 bytes, so the request asks for 198 tokens and gets them.
     assert_eq!((t.finish, t.usage.completion_tokens, t.error.as_deref()), (Finish::Length, Some(198), None));
     assert_eq!(server.bodies()[0]["max_tokens"], 198);
     // Without max_context the server refuses: the trajectory ends as `length`, not as a failed sample.
-    let c = RolloutConfig { max_context: None, ..c };
-    let t = sample_with(&server, &c, &p);
+    let c = Settings { max_context: None, ..c };
+    let t = sample_on(vec![server.url.clone()], &ScriptedRunner, &c, &template, &p, 0);
     assert_eq!((t.finish, t.usage.requests, t.error.as_deref()), (Finish::Length, 0, None));
 }
 
 #[test]
 fn chat_endpoint_continues_the_assistant_message() {
     let server = Server::start(model, Options::default());
-    let t = sample_with(&server, &config("cir-qwen3"), &problem("add", "5"));
+    let t = sample_with(&server, &settings(), "cir-qwen3", &problem("add", "5"));
     assert!(t.is_correct());
     assert_eq!(t.sampling.endpoint_kind, "chat");
     let bodies = server.bodies();
@@ -287,13 +316,13 @@ fn chat_endpoint_continues_the_assistant_message() {
 fn bad_servers_give_clear_errors_per_sample() {
     let server = Server::start(model, Options::default());
     // 4xx: no retry, the server's message in the error.
-    let t = sample_with(&server, &config("cir-qwen-math"), &problem("reject", "1"));
+    let t = sample_with(&server, &settings(), "cir-qwen-math", &problem("reject", "1"));
     assert_eq!(t.finish, Finish::Error);
     let e = t.error.unwrap();
     assert!(e.contains("HTTP 400") && e.contains("does not support best_of"), "{e}");
     assert_eq!(server.bodies().len(), 1);
     // Malformed JSON: retried, then a clear error.
-    let t = sample_with(&server, &config("cir-qwen-math"), &problem("garbage", "1"));
+    let t = sample_with(&server, &settings(), "cir-qwen-math", &problem("garbage", "1"));
     let e = t.error.unwrap();
     assert!(
         e.contains("gave up after 3 attempts") && e.contains("malformed reply") && e.contains("502 Bad Gateway"),
@@ -303,13 +332,8 @@ fn bad_servers_give_clear_errors_per_sample() {
     let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", dead.local_addr().unwrap());
     drop(dead);
-    let client = client(vec![url]);
-    let c = config("cir-qwen-math");
-    let t = Rollout { client: &client, runner: &ScriptedRunner, grader: &Verifier::default(), config: &c }.sample(
-        "toy",
-        &problem("add", "5"),
-        0,
-    );
+    let template = Template::resolve("cir-qwen-math").unwrap();
+    let t = sample_on(vec![url], &ScriptedRunner, &settings(), &template, &problem("add", "5"), 0);
     let e = t.error.unwrap();
     assert!(e.contains("cannot reach the model server"), "{e}");
 }
@@ -327,20 +351,21 @@ fn retries_5xx_and_skips_a_dead_endpoint() {
         },
         Options::default(),
     );
-    let t = sample_with(&server, &config("cir-qwen-math"), &problem("add", "5"));
+    let t = sample_with(&server, &settings(), "cir-qwen-math", &problem("add", "5"));
     assert!(t.is_correct(), "{:?}", t.error);
     assert_eq!(server.bodies().len(), 3);
     let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let dead_url = format!("http://{}/v1", dead.local_addr().unwrap());
     drop(dead);
     let live = Server::start(model, Options::default());
-    let client = client(vec![dead_url, live.url.clone()]);
-    let c = config("cir-qwen-math");
-    let r = Rollout { client: &client, runner: &ScriptedRunner, grader: &Verifier::default(), config: &c };
-    for i in 0..6 {
-        let t = r.sample("toy", &problem("add", "5"), i);
+    let template = Template::resolve("cir-qwen-math").unwrap();
+    let p = problem("add", "5");
+    let jobs: Vec<Job> = (0..6).map(|i| Job::new("toy", &p.id, i, &template.render(&p.text), &p.gold)).collect();
+    let endpoints = policy(vec![dead_url, live.url.clone()], &template);
+    Loop::new(&endpoints, &ScriptedRunner, &Verifier::default(), &settings()).run(&jobs, &mut |t| {
         assert!(t.is_correct(), "{:?}", t.error);
-    }
+        true
+    });
     assert_eq!(live.bodies().len(), 12);
 }
 
@@ -368,19 +393,14 @@ fn toy_dataset(dir: &std::path::Path) -> Dataset {
 fn run_appends_resumes_and_survives_broken_samples() {
     let dir = temp("run");
     let server = Server::start(model, Options::default());
-    let client = client(vec![server.url.clone()]);
     let dataset = toy_dataset(&dir);
     assert_eq!(dataset.skipped.len(), 1);
     let out = dir.join("out.jsonl");
-    let cfg = RunConfig {
-        datasets: vec![dataset],
-        n: 4,
-        concurrency: 3,
-        out: out.clone(),
-        rollout: config("cir-qwen-math"),
-        progress: false,
-    };
-    let s = run(&cfg, &client, &ScriptedRunner, &Verifier::default()).unwrap();
+    let template = Template::resolve("cir-qwen-math").unwrap();
+    let endpoint = EndpointPolicy { concurrency: 3, ..policy(vec![server.url.clone()], &template) };
+    let cfg =
+        RunConfig { datasets: vec![dataset], template, n: 4, out: out.clone(), settings: settings(), progress: false };
+    let s = run(&cfg, &endpoint, &ScriptedRunner, &Verifier::default()).unwrap();
     assert_eq!((s.generated, s.resumed, s.errors), (12, 0, 4));
     assert!(s.first_error.unwrap().contains("HTTP 400"));
     let lines = std::fs::read_to_string(&out).unwrap();
@@ -396,7 +416,7 @@ fn run_appends_resumes_and_survives_broken_samples() {
 
     // Rerun: only the failed samples are tried again.
     let before = server.bodies().len();
-    let s = run(&cfg, &client, &ScriptedRunner, &Verifier::default()).unwrap();
+    let s = run(&cfg, &endpoint, &ScriptedRunner, &Verifier::default()).unwrap();
     assert_eq!((s.generated, s.resumed, s.errors), (4, 8, 4));
     assert_eq!(server.bodies().len() - before, 4);
 
@@ -405,7 +425,7 @@ fn run_appends_resumes_and_survives_broken_samples() {
     let keep: Vec<&str> = text.lines().take(10).collect();
     let torn = format!("{}\n{}", keep[..9].join("\n"), &keep[9][..keep[9].len() / 2]);
     std::fs::write(&out, torn).unwrap();
-    let s = run(&cfg, &client, &ScriptedRunner, &Verifier::default()).unwrap();
+    let s = run(&cfg, &endpoint, &ScriptedRunner, &Verifier::default()).unwrap();
     let ok_before: usize = keep[..9].iter().filter(|l| !l.contains("\"finish\":\"error\"")).count();
     assert_eq!(s.resumed, ok_before);
     assert_eq!(s.generated, 12 - ok_before);
@@ -414,8 +434,8 @@ fn run_appends_resumes_and_survives_broken_samples() {
     assert_eq!((m.overall.samples, m.overall.avg), (12, 4.0 / 12.0));
 
     // Resuming with other settings is refused rather than mixing two configurations in one file.
-    let other = RunConfig { rollout: RolloutConfig { temperature: 0.6, ..cfg.rollout.clone() }, ..cfg.clone() };
-    let e = run(&other, &client, &ScriptedRunner, &Verifier::default()).unwrap_err().to_string();
+    let other = RunConfig { settings: Settings { temperature: 0.6, ..cfg.settings.clone() }, ..cfg.clone() };
+    let e = run(&other, &endpoint, &ScriptedRunner, &Verifier::default()).unwrap_err().to_string();
     assert!(e.contains("other settings (temperature: 1 vs 0.6)"), "{e}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -424,17 +444,18 @@ fn run_appends_resumes_and_survives_broken_samples() {
 fn the_binary_reports_scores_and_plots() {
     let dir = temp("bin");
     let server = Server::start(model, Options::default());
-    let client = client(vec![server.url.clone()]);
     let out = dir.join("out.jsonl");
+    let template = Template::resolve("cir-qwen-math").unwrap();
+    let endpoint = policy(vec![server.url.clone()], &template);
     let cfg = RunConfig {
         datasets: vec![toy_dataset(&dir)],
+        template,
         n: 2,
-        concurrency: 2,
         out: out.clone(),
-        rollout: config("cir-qwen-math"),
+        settings: settings(),
         progress: false,
     };
-    run(&cfg, &client, &ScriptedRunner, &Verifier::default()).unwrap();
+    run(&cfg, &endpoint, &ScriptedRunner, &Verifier::default()).unwrap();
     let bin = env!("CARGO_BIN_EXE_cir-eval");
     let svg = dir.join("curve.svg");
     let o = std::process::Command::new(bin).arg("report").arg(&out).arg("--plot").arg(&svg).output().unwrap();
@@ -464,12 +485,14 @@ fn the_binary_reports_scores_and_plots() {
 fn the_client_asks_for_n_choices_and_reads_usage() {
     let server = Server::start(model, Options::default());
     let client = client(vec![server.url.clone()]);
-    let (extra, stop) = (serde_json::Map::new(), vec![cir_eval::CODE_STOP.to_owned()]);
+    let (extra, stop) = (serde_json::Map::new(), vec![cir_rollout::CODE_STOP.to_owned()]);
     let request = cir_eval::client::Request {
         model: "m",
-        api: cir_eval::Api::Completions,
+        api: Api::Completions,
         prompt: "PROBLEM add",
         response: "",
+        prompt_ids: None,
+        tokens: false,
         max_tokens: 1000,
         temperature: 1.0,
         top_p: 1.0,
@@ -489,49 +512,77 @@ fn the_client_asks_for_n_choices_and_reads_usage() {
 }
 
 #[test]
-fn run_arguments_are_checked_and_resolved() {
-    use clap::Parser;
-    #[derive(clap::Parser)]
-    struct Cli {
-        #[command(flatten)]
-        args: cir_eval::run::RunArgs,
-    }
+fn run_flags_are_checked_and_resolved_by_the_binary() {
     let dir = temp("args");
     let data = dir.join("AIME24.jsonl");
     std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/datasets/AIME24.jsonl"), &data).unwrap();
     let server = Server::start(|_, _| Action::Generate("\\boxed{204}".into()), Options::default());
     let out = dir.join("out.jsonl");
-    let parse = |extra: &[&str]| {
-        let mut argv: Vec<String> = ["x", "--endpoint", &server.url, "--model", "m"].map(String::from).into();
-        argv.extend(["--out".into(), out.display().to_string(), "--dataset".into(), data.display().to_string()]);
-        argv.extend(extra.iter().map(|s| s.to_string()));
-        Cli::try_parse_from(argv).map(|c| c.args)
+    let run = |extra: &[&str]| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_cir-eval"));
+        cmd.args(["run", "--endpoint", &server.url, "--model", "m"]).arg("--out").arg(&out).arg("--dataset").arg(&data);
+        cmd.args(extra).output().unwrap()
     };
-    let mut warnings = Vec::new();
-    let args = parse(&["--temperature", "0", "--n", "4", "--concurrency", "4", "--limit", "3"]).unwrap();
-    let s = cir_eval::run::execute(&args, &ScriptedRunner, &Verifier::default(), &mut |_| {}).unwrap();
-    assert_eq!(s.generated, 3);
-    let args = parse(&["--temperature", "0", "--n", "4", "--concurrency", "4"]).unwrap();
-    let s = cir_eval::run::execute(&args, &ScriptedRunner, &Verifier::default(), &mut |w| warnings.push(w.to_owned()))
-        .unwrap();
-    assert_eq!(warnings, vec!["--temperature 0 is greedy: one sample per problem, not 4".to_owned()]);
+    let o = run(&["--temperature", "0", "--n", "4", "--concurrency", "4", "--limit", "3"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = run(&["--temperature", "0", "--n", "4", "--concurrency", "4"]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(stderr.contains("--temperature 0 is greedy: one sample per problem, not 4"), "{stderr}");
     // Greedy, one sample per problem; problem 0's gold is 204.
-    assert_eq!((s.generated, s.resumed), (27, 3));
-    let m = cir_eval::report::metrics(&s.trajectories, &Verifier::default());
+    assert!(stderr.contains("27 samples generated, 3 already done"), "{stderr}");
+    let all = cir_eval::trajectories::read(&out).unwrap();
+    let m = cir_eval::report::metrics(&all, &Verifier::default());
     assert_eq!((m.overall.greedy_accuracy, m.overall.tools.calls_histogram.clone()), (Some(1.0 / 30.0), vec![30]));
     for (flags, message) in [
-        (&["--temperature=-1"][..], "--temperature"),
-        (&["--top-p", "0"][..], "--top-p"),
+        (&["--temperature=-1"][..], "temperature"),
+        (&["--top-p", "0"][..], "top-p"),
         (&["--template", "/no/such/template"][..], "built-in templates"),
         (&["--problem-field", "question"][..], "no field \"question\""),
+        (&["--dataset", "builtin:nope"][..], "built in: arith"),
     ] {
-        let e = cir_eval::run::execute(&parse(flags).unwrap(), &ScriptedRunner, &Verifier::default(), &mut |_| {})
-            .unwrap_err();
-        assert!(e.to_string().contains(message), "{flags:?}: {e}");
+        let o = run(flags);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success() && stderr.contains(message), "{flags:?}: {stderr}");
     }
     std::fs::write(&data, "").unwrap();
-    let e =
-        cir_eval::run::execute(&parse(&[]).unwrap(), &ScriptedRunner, &Verifier::default(), &mut |_| {}).unwrap_err();
-    assert!(e.to_string().contains("the file is empty"), "{e}");
+    let o = run(&[]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("the file is empty"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn replay_reruns_a_file_the_loop_wrote_and_names_what_differs() {
+    let dir = temp("replay");
+    let sandbox = cir_runtime::Sandbox::builder().build().unwrap();
+    let server = Server::start(model, Options::default());
+    let out = dir.join("out.jsonl");
+    let template = Template::resolve("cir-qwen-math").unwrap();
+    let endpoint = policy(vec![server.url.clone()], &template);
+    let dataset = toy_dataset(&dir);
+    for stateful in [false, true] {
+        let cfg = RunConfig {
+            datasets: vec![dataset.clone()],
+            template: template.clone(),
+            n: 2,
+            out: out.clone(),
+            settings: Settings { stateful, ..settings() },
+            progress: false,
+        };
+        let _ = std::fs::remove_file(&out);
+        run(&cfg, &endpoint, &sandbox, &Verifier::default()).unwrap();
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_cir-eval")).arg("replay").arg(&out).output().unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(o.status.success(), "stateful {stateful}: {stderr}");
+        // add ×2 (one block each) and errors ×2 (two blocks each, one a timeout).
+        assert!(stderr.contains("replayed 6 code blocks of 6 trajectories: 0 differ"), "{stderr}");
+    }
+    // A recorded output changed by hand: replay finds it, names the block and exits 1.
+    let text = std::fs::read_to_string(&out).unwrap().replacen("\"stdout\":\"5\\n\"", "\"stdout\":\"6\\n\"", 1);
+    std::fs::write(&out, text).unwrap();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_cir-eval")).arg("replay").arg(&out).output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("toy / add #") && stdout.contains("block 0: stdout differs"), "{stdout}");
+    assert!(stdout.contains("recorded: \"6\\n\"") && stdout.contains("replayed: \"5\\n\""), "{stdout}");
     std::fs::remove_dir_all(&dir).unwrap();
 }

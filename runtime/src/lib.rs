@@ -39,6 +39,7 @@ mod host;
 mod limits;
 mod pool;
 mod reset;
+mod rollout;
 mod session;
 
 use std::path::PathBuf;

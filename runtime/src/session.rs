@@ -25,6 +25,13 @@ impl Session {
         Ok(Session { sandbox, guest, ended: None })
     }
 
+    /// Whether the interpreter can run another block: false once an execution stopped it (a timeout, the output
+    /// limit, fuel, a crash, a memory limit the interpreter did not survive). The one place that decides it: the
+    /// loop and `cir-eval serve` both ask here.
+    pub fn is_open(&self) -> bool {
+        self.ended.is_none()
+    }
+
     /// Runs `code` in the session's interpreter.
     ///
     /// # Errors

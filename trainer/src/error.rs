@@ -79,6 +79,17 @@ pub enum Error {
     /// Sampling parameters are out of range.
     #[error("invalid sampling parameters: {0}")]
     Sampling(String),
+    /// A built-in model's weights could not be fetched or verified.
+    #[error(transparent)]
+    Fetch(#[from] cir_fetch::Error),
+    /// A model name that is neither a path nor a built-in model.
+    #[error("{name:?} is not a file or folder, nor a built-in model (built in: {known})")]
+    UnknownModel {
+        /// The name given.
+        name: String,
+        /// The built-in names.
+        known: String,
+    },
 }
 
 /// The crate's result type.

@@ -2,30 +2,45 @@
 //!
 //! - [`ModelConfig`] / [`Model`]: the Qwen2 / Qwen3 / Llama decoder, loaded from Hugging Face
 //!   safetensors ([`load_hf_dir`], saved back with [`save_hf_dir`]) or from GGUF ([`Gguf`]).
-//! - [`generate`] with [`SamplingParams`]: batched sampling with a per-layer KV cache that
-//!   stops exactly at the end of a ```` ```python ```` block ([`code_block_end`]).
+//! - [`generate`] / [`generate_rows`] with [`SamplingParams`]: batched sampling with a per-layer KV cache that
+//!   stops exactly on the token that closes a tool-call block ([`cir_rollout::find_block`]), rows carrying their
+//!   caches between turns ([`RowCache`]).
+//! - [`LocalPolicy`]: the model in-process as the interaction loop's policy (token-exact rollouts).
+//! - [`models`]: built-in models fetched once into `CIR_HOME` (`smollm2-135m`).
 //! - [`Tokenizer`]: Hugging Face `tokenizer.json` or a GGUF vocabulary.
 //! - [`DeviceKind`]: the backend, chosen once at the edge (`cpu`, `wgpu`, `cuda`).
 //!
 //! ```
-//! use cir_trainer::code_block_end;
-//! let text = "Compute it.\n```python\nprint(2 + 2)\n```";
-//! assert_eq!(code_block_end(text), Some(text.len()));
+//! use cir_trainer::{ModelConfig, SamplingParams, generate};
+//! use burn::prelude::Device;
+//!
+//! let device = Device::flex();
+//! let config = ModelConfig::tiny(64, 16, 2);
+//! let model = config.init(&device);
+//! let out = generate(&model, &config, None, &[vec![1, 2, 3]], &SamplingParams::greedy(4)).unwrap();
+//! assert_eq!((out[0].tokens.len(), out[0].logprobs.len()), (4, 4));
 //! ```
 #![deny(missing_docs)]
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
+pub use cache::{KvCache, RowCache};
+pub use chat::{ChatTemplate, Ending};
 pub use checkpoint::{Safetensors, load_hf_dir, save_hf_dir};
 pub use config::{Architecture, ModelConfig};
 pub use device::DeviceKind;
 pub use error::{Error, Result};
 pub use gguf::Gguf;
 pub use loader::{Loaded, load};
-pub use model::{KvCache, Model, Rope, WeightSource, attention_mask, token_log_probs};
-pub use sampler::{Completion, FinishReason, SamplingParams, code_block_end, generate};
+pub use model::{Model, Rope, WeightSource, attention_mask, token_log_probs};
+pub use policy::{LocalOptions, LocalPolicy};
+pub use sampler::{
+    Completion, FinishReason, Row, RowOutput, Sampled, SamplingParams, generate, generate_rows, generate_rows_observed,
+};
 pub use serve::{CompletionServer, MAX_N};
-pub use tokenizer::Tokenizer;
+pub use tokenizer::{Detokenizer, Tokenizer};
 
+mod cache;
+mod chat;
 mod checkpoint;
 mod config;
 mod device;
@@ -33,6 +48,8 @@ mod error;
 mod gguf;
 mod loader;
 mod model;
+pub mod models;
+mod policy;
 mod sampler;
-mod serve;
+pub mod serve;
 mod tokenizer;

@@ -12,6 +12,7 @@ use burn::prelude::*;
 use burn::tensor::TensorData;
 use burn::tensor::activation::{silu, softmax};
 
+use crate::cache::{KvCache, LayerCache};
 use crate::config::ModelConfig;
 use crate::error::{Error, Result};
 
@@ -119,105 +120,6 @@ impl Rope {
         let x2 = x.clone().narrow(3, d / 2, d / 2);
         let rotated = Tensor::cat(vec![x2.neg(), x1], 3);
         x * self.cos.clone() + rotated * self.sin.clone()
-    }
-}
-
-/// The keys and values one attention layer has seen so far, in a buffer with room to grow:
-/// appending writes in place (no copy of the past), so a generated token costs the same work
-/// at any position apart from attention itself.
-#[derive(Debug, Clone, Default)]
-pub struct LayerCache {
-    /// `[batch, kv_heads, capacity, head_dim]`; positions `0..len` are filled.
-    k: Option<Tensor<4>>,
-    /// `[batch, kv_heads, capacity, head_dim]`
-    v: Option<Tensor<4>>,
-    /// Positions filled.
-    len: usize,
-    /// Positions to allocate at the first append; 0: exactly what arrives, then doubling.
-    reserve: usize,
-}
-
-impl LayerCache {
-    /// Appends `k`/`v` and returns everything cached so far.
-    ///
-    /// # Shapes
-    /// - k, v: `[batch, kv_heads, seq, head_dim]`
-    /// - output: two `[batch, kv_heads, len + seq, head_dim]`
-    fn append(&mut self, k: Tensor<4>, v: Tensor<4>) -> (Tensor<4>, Tensor<4>) {
-        let [b, kv, s, hd] = k.dims();
-        let end = self.len + s;
-        let (kb, vb) = match (self.k.take(), self.v.take()) {
-            (Some(kb), Some(vb)) if end <= kb.dims()[2] => {
-                // In place: `take` left the buffers uniquely owned.
-                let range = [0..b, 0..kv, self.len..end, 0..hd];
-                (kb.slice_assign(range.clone(), k), vb.slice_assign(range, v))
-            }
-            (None, None) if self.reserve <= end => (k, v),
-            (old_k, old_v) => {
-                // Grow to the reservation, or double: amortised O(1) copies per token.
-                let capacity = old_k.as_ref().map_or(0, |t| t.dims()[2]);
-                let new_cap = end.max(self.reserve).max(2 * capacity);
-                let device = k.device();
-                let len = self.len;
-                let grow = |old: Option<Tensor<4>>, new: Tensor<4>| {
-                    let mut fresh = Tensor::<4>::zeros([b, kv, new_cap, hd], &device);
-                    if let Some(old) = old.filter(|_| len > 0) {
-                        let filled = old.slice([0..b, 0..kv, 0..len, 0..hd]);
-                        fresh = fresh.slice_assign([0..b, 0..kv, 0..len, 0..hd], filled);
-                    }
-                    fresh.slice_assign([0..b, 0..kv, len..end, 0..hd], new)
-                };
-                (grow(old_k, k), grow(old_v, v))
-            }
-        };
-        self.len = end;
-        let view_k = kb.clone().slice([0..b, 0..kv, 0..end, 0..hd]);
-        let view_v = vb.clone().slice([0..b, 0..kv, 0..end, 0..hd]);
-        self.k = Some(kb);
-        self.v = Some(vb);
-        (view_k, view_v)
-    }
-}
-
-/// A per-layer key/value cache: what makes each generated token cost one position's work.
-#[derive(Debug, Clone, Default)]
-pub struct KvCache {
-    layers: Vec<LayerCache>,
-}
-
-impl KvCache {
-    /// An empty cache for `layers` decoder layers.
-    pub fn new(layers: usize) -> Self {
-        Self::with_capacity(layers, 0)
-    }
-
-    /// An empty cache that allocates room for `positions` positions (prompt + new tokens) at
-    /// the first append, so that generation never regrows it.
-    pub fn with_capacity(layers: usize, positions: usize) -> Self {
-        let layer = LayerCache { reserve: positions, ..LayerCache::default() };
-        Self { layers: vec![layer; layers] }
-    }
-
-    /// Number of positions cached (0 when empty).
-    pub fn len(&self) -> usize {
-        self.layers.first().map_or(0, |l| l.len)
-    }
-
-    /// Whether nothing is cached yet.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Keeps only the batch rows in `rows` (in that order), for when some sequences finish.
-    pub fn select_rows(&mut self, rows: &[usize], device: &Device) {
-        let index = Tensor::<1, Int>::from_data(
-            TensorData::new(rows.iter().map(|&r| r as i64).collect(), [rows.len()]),
-            device,
-        );
-        for layer in &mut self.layers {
-            layer.k = layer.k.take().map(|k| k.select(0, index.clone()));
-            layer.v = layer.v.take().map(|v| v.select(0, index.clone()));
-        }
     }
 }
 
@@ -557,7 +459,7 @@ impl Model {
             *cache = KvCache::new(self.layers.len());
         }
         let mut x = self.embed_tokens.forward(tokens);
-        for (layer, c) in self.layers.iter().zip(cache.layers.iter_mut()) {
+        for (layer, c) in self.layers.iter().zip(cache.layers_mut()) {
             x = layer.forward(x, rope, mask, c);
         }
         self.norm.forward(x)

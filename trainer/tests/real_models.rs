@@ -5,7 +5,8 @@
 use std::path::PathBuf;
 
 use burn::prelude::*;
-use cir_trainer::{FinishReason, SamplingParams, Tokenizer, code_block_end, generate, load};
+use cir_rollout::find_block;
+use cir_trainer::{FinishReason, SamplingParams, Tokenizer, generate, load};
 
 fn cache_dir() -> PathBuf {
     std::env::var_os("CIR_HOME").map_or_else(
@@ -77,7 +78,8 @@ fn smollm2_gguf_answers_and_stops_exactly_after_the_code_block() {
     assert_eq!(c.finish, FinishReason::CodeBlock, "{:?}", tok.decode(&c.tokens));
     let all = format!("```python\n{}", tok.decode(&c.tokens).expect("decodes"));
     let before = format!("```python\n{}", tok.decode(&c.tokens[..c.tokens.len() - 1]).expect("decodes"));
-    assert!(code_block_end(&all).is_some() && code_block_end(&before).is_none());
+    assert!(find_block(&all).is_some() && find_block(&before).is_none());
+    assert_eq!(format!("```python\n{}", c.text), all, "the completion's text is its tokens' text");
     assert_eq!(c.tokens.len(), c.logprobs.len());
     assert!(c.logprobs.iter().all(|lp| lp.is_finite() && *lp <= 0.0));
 }

@@ -115,6 +115,21 @@ pub fn feedback(content: &str) -> String {
     format!("\n```output\n{}\n```\n", truncate_middle(content, FEEDBACK_LIMIT))
 }
 
+/// The part of `feedback` (a [`feedback`] text) to append after sampled text ending with `sampled_end`: all of it,
+/// or without its leading newline when the sampled text already ends with one — the token that closed the fence
+/// carried the newline, and a sampled token is never changed — so the joined text is the reference's
+/// `"```" + "\n```output\n…"` either way.
+///
+/// ```
+/// use cir_record::{feedback, feedback_after};
+/// let fb = feedback("4");
+/// assert_eq!(feedback_after("print(2+2)\n```", &fb), "\n```output\n4\n```\n");
+/// assert_eq!(feedback_after("print(2+2)\n```\n", &fb), "```output\n4\n```\n");
+/// ```
+pub fn feedback_after<'a>(sampled_end: &str, feedback: &'a str) -> &'a str {
+    if sampled_end.ends_with('\n') { feedback.strip_prefix('\n').unwrap_or(feedback) } else { feedback }
+}
+
 /// `text` when it has at most `limit` characters, else its first and last `limit / 2` characters joined by `...`.
 /// Counts Unicode scalar values, so a cut never splits a character.
 pub fn truncate_middle(text: &str, limit: usize) -> std::borrow::Cow<'_, str> {

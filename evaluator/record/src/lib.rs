@@ -17,9 +17,11 @@
 #![forbid(unsafe_code)]
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
-pub use execution::{Execution, FEEDBACK_LIMIT, Status, feedback, truncate_middle};
+pub use execution::{Execution, FEEDBACK_LIMIT, Status, feedback, feedback_after, truncate_middle};
 pub use metrics::{AtK, DatasetMetrics, Metrics, ToolStats, pass_at_k};
-pub use trajectory::{Finish, SCHEMA_VERSION, Sampling, Segment, Timing, Trajectory, Usage, Verdict};
+pub use trajectory::{
+    Finish, SCHEMA_VERSION, Sampling, Segment, Timing, TokenView, Trajectory, Usage, Verdict, is_readable_schema,
+};
 
 mod execution;
 pub mod metrics;

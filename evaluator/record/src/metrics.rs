@@ -254,6 +254,7 @@ mod tests {
             problem_id: problem.into(),
             sample,
             prompt: String::new(),
+            prompt_ids: None,
             gold: String::new(),
             segments: Vec::new(),
             finish: Finish::Stop,
@@ -344,10 +345,7 @@ mod tests {
         a.tool_calls = 2;
         let e = Execution::new(Status::Ok);
         let t = Execution::new(Status::Timeout);
-        a.segments = vec![
-            Segment::Output { feedback: e.feedback(), execution: e },
-            Segment::Output { feedback: t.feedback(), execution: t },
-        ];
+        a.segments = vec![Segment::output(e.clone(), e.feedback()), Segment::output(t.clone(), t.feedback())];
         a.usage.completion_tokens = Some(100);
         a.sampling.temperature = 0.0;
         let mut b = traj("d", "q", 0, None, false);

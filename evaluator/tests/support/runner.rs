@@ -3,16 +3,17 @@
 
 use std::collections::HashMap;
 
-use cir_eval::{CodeRunner, CodeSession, RunnerError};
 use cir_record::{Execution, Status};
+use cir_rollout::{CodeRunner, CodeSession, RunnerError};
 
 /// Fresh namespace per `exec`; one namespace per session.
 pub struct ScriptedRunner;
 
-/// A stateful session of [`ScriptedRunner`].
+/// A stateful session of [`ScriptedRunner`]; a timeout ends it, as it ends a real interpreter.
 #[derive(Default)]
 pub struct ScriptedSession {
     vars: HashMap<String, i64>,
+    ended: bool,
 }
 
 impl CodeRunner for ScriptedRunner {
@@ -36,6 +37,7 @@ impl CodeSession for ScriptedSession {
             if line == "1/0" {
                 return Ok(error("ZeroDivisionError: division by zero", &out));
             } else if line == "while True: pass" {
+                self.ended = true;
                 return Ok(Execution { stdout: out, ..Execution::new(Status::Timeout) });
             } else if line == "print(2+3)" {
                 out.push_str("5\n");
@@ -49,6 +51,10 @@ impl CodeSession for ScriptedSession {
             }
         }
         Ok(Execution { stdout: out, duration_ms: 0.1, ..Execution::new(Status::Ok) })
+    }
+
+    fn is_open(&self) -> bool {
+        !self.ended
     }
 }
 

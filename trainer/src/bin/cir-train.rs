@@ -2,7 +2,7 @@
 //! library. Exit codes: 0 success, 1 any error (printed with its cause chain).
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::Path;
 
 use anyhow::{Context, Result};
 use cir_trainer::{CompletionServer, DeviceKind, SamplingParams, generate, load};
@@ -17,9 +17,10 @@ struct Cli {
 
 #[derive(Args)]
 struct ModelArgs {
-    /// A Hugging Face directory (config.json, safetensors, tokenizer.json) or a .gguf file.
+    /// A Hugging Face directory (config.json, safetensors, tokenizer.json), a .gguf file, or a built-in model
+    /// (`smollm2-135m`, fetched once into CIR_HOME).
     #[arg(long)]
-    model: PathBuf,
+    model: String,
     /// Backend: cpu (burn-flex), wgpu or cuda (each needs its cargo feature).
     #[arg(long, default_value = "cpu")]
     device: DeviceKind,
@@ -53,14 +54,28 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         n: usize,
     },
-    /// Serves the model as an OpenAI-compatible /v1/completions endpoint.
+    /// Serves the model behind the OpenAI-compatible API: /v1/completions, /v1/chat/completions (streaming too),
+    /// /tokenize, /v1/models.
     Serve {
         #[command(flatten)]
         model: ModelArgs,
-        /// Address to listen on.
-        #[arg(long, default_value = "127.0.0.1:8000")]
-        addr: String,
+        /// Interface to listen on.
+        #[arg(long, default_value = "127.0.0.1")]
+        host: String,
+        /// Port to listen on (0 picks a free one).
+        #[arg(long, default_value_t = 8000)]
+        port: u16,
     },
+}
+
+impl ModelArgs {
+    /// The model on the chosen device (a built-in name fetched first).
+    fn load(&self) -> Result<cir_trainer::Loaded> {
+        let path =
+            cir_trainer::models::resolve(&self.model, &cir_fetch::home(), None, &|m| eprintln!("cir-train: {m}"))?;
+        let device = self.device.device()?;
+        load(&path, &device).with_context(|| format!("loading {}", path.display()))
+    }
 }
 
 fn main() -> std::process::ExitCode {
@@ -76,8 +91,7 @@ fn main() -> std::process::ExitCode {
 fn run(cli: Cli) -> Result<()> {
     match cli.cmd {
         Command::Generate { model, prompt, max_tokens, temperature, top_p, top_k, seed, n } => {
-            let device = model.device.device()?;
-            let loaded = load(&model.model, &device).with_context(|| format!("loading {}", model.model.display()))?;
+            let loaded = model.load()?;
             let tok = loaded.tokenizer.as_ref().context("the model has no tokenizer")?;
             let ids = tok.encode(&prompt)?;
             let params = SamplingParams {
@@ -100,12 +114,14 @@ fn run(cli: Cli) -> Result<()> {
             writeln!(stdout, "-- {total} tokens in {secs:.2} s ({:.1} tokens/s)", total as f64 / secs)?;
             Ok(())
         }
-        Command::Serve { model, addr } => {
-            let device = model.device.device()?;
-            let loaded = load(&model.model, &device).with_context(|| format!("loading {}", model.model.display()))?;
-            let name = model.model.file_name().map_or_else(|| "model".to_owned(), |n| n.to_string_lossy().into_owned());
-            let server = CompletionServer::bind(&addr, loaded, name)?;
-            eprintln!("serving on http://{addr}/v1/completions");
+        Command::Serve { model, host, port } => {
+            let loaded = model.load()?;
+            let name = Path::new(&model.model)
+                .file_name()
+                .map_or_else(|| "model".to_owned(), |n| n.to_string_lossy().into_owned());
+            let server = CompletionServer::bind(&format!("{host}:{port}"), loaded, name)?;
+            let addr = server.local_addr().map_or_else(|| format!("{host}:{port}"), |a| a.to_string());
+            eprintln!("listening on http://{addr} (/v1/completions, /v1/chat/completions, /tokenize, /v1/models)");
             server.run();
             Ok(())
         }

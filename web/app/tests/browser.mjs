@@ -55,7 +55,7 @@ try {
   const errors = await page.locator("#errors li").allTextContents();
   assert.equal(errors.length, 2, errors.join("\n"));
   assert.match(errors[0], /^line 4: invalid trajectory: .*EOF|^line 4: not a JSON object/);
-  assert.equal(errors[1], "line 7: unknown schema version 2 (this viewer reads version 1)");
+  assert.equal(errors[1], "line 7: unknown schema version 3 (this viewer reads versions 1 to 2)");
 
   // One trajectory with a failing then a fixed code block.
   await page.locator(".row", { hasText: "toy / squares #0" }).click();

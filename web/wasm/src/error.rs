@@ -12,7 +12,7 @@ pub enum Error {
     #[error("no `schema` field: not a cir trajectory")]
     NoSchema,
     /// The object's `schema` is a version this viewer does not read.
-    #[error("unknown schema version {found} (this viewer reads version {expected})")]
+    #[error("unknown schema version {found} (this viewer reads versions 1 to {expected})")]
     Schema {
         /// The version in the line.
         found: u64,

@@ -100,7 +100,7 @@ mod tests {
         assert!(row.contains(r#""regrade":{"equivalent":true"#) && row.contains(r#""changed":false"#), "{row}");
         assert_eq!(
             loader.push_line(r#"{"schema":7}"#).unwrap_err(),
-            "unknown schema version 7 (this viewer reads version 1)"
+            "unknown schema version 7 (this viewer reads versions 1 to 2)"
         );
         assert_eq!(loader.len(), 1);
         let metrics = loader.metrics().unwrap();

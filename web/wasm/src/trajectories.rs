@@ -1,7 +1,7 @@
 //! Trajectory files in the viewer: one line at a time, schema checked, re-graded with the verifier; metrics over
 //! what was loaded, computed by [`cir_record::Metrics`] (the same code as `cir-eval report`).
 
-use cir_record::{Metrics, SCHEMA_VERSION, Trajectory};
+use cir_record::{Metrics, SCHEMA_VERSION, Trajectory, is_readable_schema};
 use serde::Serialize;
 
 use crate::Error;
@@ -19,7 +19,7 @@ pub struct Row {
     pub changed: bool,
 }
 
-/// Parses one JSONL line: checks that it is an object with `schema` equal to [`SCHEMA_VERSION`], then reads it as a
+/// Parses one JSONL line: checks that it is an object with a readable `schema` (1 or [`SCHEMA_VERSION`]), then reads it as a
 /// [`Trajectory`]. The version is checked first so that a file of another version says so rather than naming
 /// whichever field changed.
 pub fn parse_line(line: &str) -> Result<Trajectory, Error> {
@@ -29,7 +29,7 @@ pub fn parse_line(line: &str) -> Result<Trajectory, Error> {
     };
     match object.get("schema").and_then(serde_json::Value::as_u64) {
         None => return Err(Error::NoSchema),
-        Some(found) if found != u64::from(SCHEMA_VERSION) => {
+        Some(found) if !is_readable_schema(found) => {
             return Err(Error::Schema { found, expected: SCHEMA_VERSION });
         }
         Some(_) => {}
@@ -77,7 +77,7 @@ mod tests {
         assert!(msg("{not json").starts_with("not a JSON object"), "{}", msg("{not json"));
         assert!(msg("[1]").starts_with("not a JSON object"));
         assert_eq!(msg(r#"{"dataset":"x"}"#), "no `schema` field: not a cir trajectory");
-        assert_eq!(msg(r#"{"schema":2}"#), "unknown schema version 2 (this viewer reads version 1)");
+        assert_eq!(msg(r#"{"schema":3}"#), "unknown schema version 3 (this viewer reads versions 1 to 2)");
         assert!(msg(r#"{"schema":1,"dataset":"x"}"#).contains("missing field"), "{}", msg(r#"{"schema":1}"#));
     }
 

@@ -1,5 +1,5 @@
-//! Code execution: the loop runs code blocks through the [`CodeRunner`] trait, so it can use the sandbox or, in
-//! tests of the loop itself, a scripted runner.
+//! Code execution behind a trait: the loop runs code blocks through [`CodeRunner`] — `cir-runtime`'s sandbox in
+//! every real run, a scripted runner in the loop's own tests.
 
 use cir_record::Execution;
 
@@ -7,8 +7,8 @@ use cir_record::Execution;
 /// failures (exceptions, limits) are not errors: they are an [`Execution`] with their status.
 pub type RunnerError = Box<dyn std::error::Error + Send + Sync>;
 
-/// Runs code blocks. Implementations are shared by every worker thread.
-pub trait CodeRunner: Send + Sync {
+/// Runs code blocks. Shared by every thread of a run.
+pub trait CodeRunner: Sync {
     /// A persistent interpreter for stateful trajectories.
     type Session: CodeSession;
     /// Runs `code` in a fresh interpreter, seeded with `seed`.
@@ -28,6 +28,10 @@ pub trait CodeSession: Send {
     /// Runs `code` in this interpreter.
     ///
     /// # Errors
-    /// A [`RunnerError`] when the code is refused or the host fails.
+    /// A [`RunnerError`] when the code is refused (the interpreter stays as it was) or the host fails.
     fn exec(&mut self, code: &str) -> Result<Execution, RunnerError>;
+    /// Whether the interpreter can run another block. The runner decides it (a limit that stopped the interpreter
+    /// ends it), and the loop only asks: after a closed session the next block starts a fresh interpreter, as a
+    /// notebook kernel restarts.
+    fn is_open(&self) -> bool;
 }

@@ -4,6 +4,8 @@
 //!   template (CIR-METHOD §1).
 //! - `cir-qwen3`: the same text as one user message for `/v1/chat/completions`, thinking disabled
 //!   (`chat_template_kwargs.enable_thinking = false`).
+//! - `cir-chat`: the same text as one user message through the model's own chat template (an instruct model in
+//!   process, or any chat endpoint), no extra template arguments.
 //! - a file path: the file's text with `{problem}` replaced, sent to `/v1/completions` (or chat with `--api chat`).
 
 use serde_json::{Map, Value, json};
@@ -61,10 +63,13 @@ impl Template {
         match name {
             "cir-qwen-math" => Ok(builtin(Api::Completions, json!({}))),
             "cir-qwen3" => Ok(builtin(Api::Chat, json!({"chat_template_kwargs": {"enable_thinking": false}}))),
+            "cir-chat" => Ok(builtin(Api::Chat, json!({}))),
             path => {
                 let fail = |message: String| Error::Template { name: path.to_owned(), message };
                 let text = std::fs::read_to_string(path).map_err(|e| {
-                    fail(format!("{e} (built-in templates: cir-qwen-math, cir-qwen3; anything else is a file path)"))
+                    fail(format!(
+                        "{e} (built-in templates: cir-qwen-math, cir-qwen3, cir-chat; anything else is a file path)"
+                    ))
                 })?;
                 if !text.contains("{problem}") {
                     return Err(fail("the file has no {problem} placeholder".into()));
@@ -96,7 +101,7 @@ mod tests {
         assert_eq!(q.extra["chat_template_kwargs"]["enable_thinking"], false);
         let err = Template::resolve("/nonexistent/t.txt").unwrap_err().to_string();
         assert!(err.contains("built-in templates"), "{err}");
-        let path = std::env::temp_dir().join(format!("cir-eval-template-{}.txt", std::process::id()));
+        let path = std::env::temp_dir().join(format!("cir-data-template-{}.txt", std::process::id()));
         std::fs::write(&path, "Q: {problem}\nA:").unwrap();
         let f = Template::resolve(path.to_str().unwrap()).unwrap();
         assert_eq!(f.render("2+2 {problem}"), "Q: 2+2 {problem}\nA:");

@@ -6,7 +6,7 @@
 use cir_record::Verdict;
 
 /// Extracts and grades answers. Implementations must be total: any text in, a verdict out.
-pub trait Grader: Send + Sync {
+pub trait Grader: Sync {
     /// The final answer of a model response, if it has one.
     fn extract(&self, response: &str) -> Option<String>;
     /// The gold answer held in a dataset field: a bare answer, or a worked solution whose last `\boxed{}` is it.
@@ -72,7 +72,6 @@ mod tests {
         assert_eq!(g.gold("  42 "), "42");
         assert_eq!(g.gold("so \\boxed{7}."), "7");
         assert_eq!(g.gold("\\left( 3, \\frac{\\pi}{2} \\right)"), "\\left( 3, \\frac{\\pi}{2} \\right)");
-        // Majority voting groups equivalent bare answers.
         assert!(g.verify("1/2", "0.5").equivalent);
     }
 }

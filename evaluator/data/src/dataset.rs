@@ -1,4 +1,5 @@
-//! Datasets: JSONL files with one problem per line, or the training format's Parquet files.
+//! Datasets: JSONL files with one problem per line, the training format's Parquet files, or a built-in benchmark
+//! (`builtin:NAME`, see [`crate::builtin`]).
 //!
 //! Fields are configurable ([`Fields`]); a dotted name (`reward_model.ground_truth`) reaches into nested objects.
 //! Defaults fit the reference's files as they are:
@@ -20,7 +21,9 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::{Error, Grader};
+use cir_rollout::{Grader, Job};
+
+use crate::{Error, Template};
 
 /// Which fields of a line hold what. `None` means the documented automatic choice.
 #[derive(Clone, Debug, Default)]
@@ -66,6 +69,36 @@ pub struct Dataset {
 }
 
 impl Dataset {
+    /// A built-in benchmark (`builtin:arith`) or a dataset file ([`Dataset::load`]).
+    ///
+    /// # Errors
+    /// As [`Dataset::load`]; [`Error::Dataset`] for an unknown built-in name, listing the known ones.
+    pub fn open(spec: &str, fields: &Fields, grader: &dyn Grader) -> Result<Dataset, Error> {
+        match spec.strip_prefix("builtin:") {
+            Some(name) => {
+                let problems = crate::builtin::problems(name).ok_or_else(|| Error::Dataset {
+                    path: spec.into(),
+                    message: format!("no built-in benchmark {name:?} (built in: {})", crate::builtin::NAMES.join(", ")),
+                })?;
+                Ok(Dataset { name: name.to_owned(), problems, skipped: Vec::new() })
+            }
+            None => Dataset::load(Path::new(spec), fields, grader),
+        }
+    }
+
+    /// The loop's jobs: `n` samples of every problem, in problem order, each prompt rendered by `template` (a
+    /// problem that carries its own prompt keeps it).
+    pub fn jobs(&self, template: &Template, n: u32) -> Vec<Job> {
+        let mut jobs = Vec::with_capacity(self.problems.len() * n as usize);
+        for p in &self.problems {
+            let prompt = p.prompt.clone().unwrap_or_else(|| template.render(&p.text));
+            for sample in 0..n {
+                jobs.push(Job::new(&self.name, &p.id, sample, &prompt, &p.gold));
+            }
+        }
+        jobs
+    }
+
     /// Reads a JSONL dataset, or a Parquet one when the name ends in `.parquet`.
     ///
     /// # Errors
@@ -197,10 +230,10 @@ fn scalar(value: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Verifier;
+    use cir_rollout::Verifier;
 
     fn shared(name: &str) -> std::path::PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/datasets").join(name)
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/datasets").join(name)
     }
 
     #[test]
@@ -252,7 +285,7 @@ mod tests {
         assert!(prompt.ends_with("$0 \\le \\theta < 2 \\pi.$"), "{prompt}");
         // The chat prompt is the reference's template applied to the JSONL problem.
         let jsonl = Dataset::load(&shared("MATH_OAI.jsonl"), &Fields::default(), &g).unwrap();
-        let t = crate::Template::resolve("cir-qwen-math").unwrap();
+        let t = Template::resolve("cir-qwen-math").unwrap();
         assert_eq!(prompt, t.render(&jsonl.problems[0].text));
         let aime = Dataset::load(&shared("aime24-train-format.parquet"), &Fields::default(), &g).unwrap();
         // The training file repeats each of the 30 problems 16 times (one row per rollout).
@@ -265,8 +298,20 @@ mod tests {
     }
 
     #[test]
+    fn built_in_benchmarks_open_by_name() {
+        let g = Verifier::default();
+        let d = Dataset::open("builtin:arith", &Fields::default(), &g).unwrap();
+        assert_eq!((d.name.as_str(), d.problems.len()), ("arith", 40));
+        let err = Dataset::open("builtin:nope", &Fields::default(), &g).unwrap_err().to_string();
+        assert!(err.contains("built in: arith, arith-train"), "{err}");
+        let jobs = d.jobs(&Template::resolve("cir-chat").unwrap(), 3);
+        assert_eq!(jobs.len(), 120);
+        assert_eq!((jobs[4].problem_id.as_str(), jobs[4].sample), ("1", 1));
+    }
+
+    #[test]
     fn empty_and_fieldless_files_are_clear_errors() {
-        let dir = std::env::temp_dir().join(format!("cir-eval-dataset-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("cir-data-dataset-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let empty = dir.join("empty.jsonl");
         std::fs::write(&empty, "\n").unwrap();
