@@ -90,6 +90,8 @@ impl Execution {
 /// The first run (or `prepare()`) prepares the interpreter in $CIR_HOME (default ~/.cache/cir) as `cir-eval setup`
 /// does: on a new machine it downloads ~100 MB and builds a snapshot (minutes, progress on stderr); later it loads
 /// the cached module (seconds). Thread-safe: share one Sandbox between threads; the GIL is released while code runs.
+/// Not fork-safe: a forked child does not inherit the thread that enforces deadlines, so make the Sandbox in the
+/// process that runs the code (one per worker process).
 #[pyclass(frozen, module = "cir")]
 pub struct Sandbox {
     builder: cir_runtime::SandboxBuilder,

@@ -4,7 +4,7 @@ use cir_verify::{Options, PercentMode};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedStr;
-use pyo3::types::{PyDict, PyTuple};
+use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 use rayon::prelude::*;
 
 /// Maps keyword arguments to `cir_verify::Options` fields of the same name. Adding an option is one name in the
@@ -190,7 +190,7 @@ pub fn verify_batch(
     let options = self::options(options)?;
     let mut texts = Vec::new();
     for (i, pair) in pairs.try_iter()?.enumerate() {
-        texts.push(read_pair(&pair?).map_err(|e| PyTypeError::new_err(format!("pairs[{i}]: {e}")))?);
+        texts.push(read_pair(i, &pair?)?);
     }
     let pool = match threads {
         Some(0) => return Err(PyValueError::new_err("threads must be at least 1 (None: one per core)")),
@@ -212,20 +212,24 @@ pub fn verify_batch(
     Ok(verdicts.into_iter().map(Verdict::from).collect())
 }
 
-/// One `(pred, gold)` pair as two strings.
-fn read_pair(pair: &Bound<'_, PyAny>) -> Result<(PyBackedStr, PyBackedStr), String> {
-    let items: Vec<Bound<'_, PyAny>> = match pair.cast::<PyTuple>() {
-        Ok(tuple) => tuple.iter().collect(),
-        Err(_) if pair.is_instance_of::<pyo3::types::PyList>() => {
-            pair.try_iter().map_err(|e| e.to_string())?.flatten().collect()
-        }
-        Err(_) => return Err(format!("expected a (pred, gold) tuple, got {}", type_name(pair))),
+/// Pair `i` as two strings: a `TypeError` naming it when it is not a pair of `str`.
+fn read_pair(i: usize, pair: &Bound<'_, PyAny>) -> PyResult<(PyBackedStr, PyBackedStr)> {
+    let wrong = |what: String| PyTypeError::new_err(format!("pairs[{i}]: {what}"));
+    let items: Vec<Bound<'_, PyAny>> = if let Ok(tuple) = pair.cast::<PyTuple>() {
+        tuple.iter().collect()
+    } else if let Ok(list) = pair.cast::<PyList>() {
+        list.iter().collect()
+    } else {
+        return Err(wrong(format!("expected a (pred, gold) tuple, got {}", type_name(pair))));
     };
     let [pred, gold] = items.as_slice() else {
-        return Err(format!("expected a (pred, gold) pair, got {} items", items.len()));
+        return Err(wrong(format!("expected a (pred, gold) pair, got {} items", items.len())));
     };
     let text = |x: &Bound<'_, PyAny>, what: &str| {
-        x.extract::<PyBackedStr>().map_err(|_| format!("{what} must be a str, not {}", type_name(x)))
+        if !x.is_instance_of::<PyString>() {
+            return Err(wrong(format!("{what} must be a str, not {}", type_name(x))));
+        }
+        x.extract::<PyBackedStr>() // a str that is not valid Unicode (lone surrogates): UnicodeEncodeError
     };
     Ok((text(pred, "pred")?, text(gold, "gold")?))
 }

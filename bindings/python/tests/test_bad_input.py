@@ -27,6 +27,10 @@ def test_non_str_arguments_are_type_errors(bad):
 def test_lone_surrogates_are_exceptions():
     with pytest.raises(UnicodeEncodeError):
         cir.verify("\ud800", "1")
+    with pytest.raises(UnicodeEncodeError):
+        cir.verify_batch([("1", "\ud800")])
+    with pytest.raises(UnicodeEncodeError):
+        cir.math_verify.parse("\ud800")
 
 
 @pytest.mark.parametrize(

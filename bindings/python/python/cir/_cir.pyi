@@ -111,7 +111,8 @@ class Session:
     def __exit__(self, *exc: object) -> None: ...
 
 class Sandbox:
-    """Runs Python code blocks in a WASI CPython sandbox, a fresh interpreter per run. Thread-safe."""
+    """Runs Python code blocks in a WASI CPython sandbox, a fresh interpreter per run. Thread-safe; not fork-safe
+    (make one per worker process)."""
 
     def __init__(
         self,
