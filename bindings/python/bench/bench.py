@@ -2,7 +2,7 @@
 
 1. Sandbox, per execution: `Sandbox.run` vs a pebble `ProcessPool` running `exec()` (the reference executor's
    design, `runtime/benches/baseline.py`) vs the HTTP `/run_code` round trip of `cir-eval serve`; trivial and sympy
-   snippets. The pebble pool runs first, before this process starts any thread, because it forks.
+   snippets, the three in turn in each round. The pool forks its workers before this process starts any thread.
 2. Verifier, per pair: `cir.verify(pred, gold)` vs Math-Verify 0.9.0's `verify(parse(gold), parse(pred))` on the
    shared case files; then `cir.verify_batch` on 10 000 pairs.
 3. What the binding adds over the Rust call: per case line, the fastest of 20 `cir.verify` calls from Python minus
@@ -51,69 +51,66 @@ def timed(call, n):
 
 
 def sandbox_section(cir_eval):
+    """The three runtimes measured in turn, one execution each per round, so that they share the machine's load."""
     from pebble import ProcessPool
 
     print("\n## Sandbox, per execution (ms)\n")
     row("runtime", "snippet", "runs", "median", "p99")
     row("---", "---", "---", "---", "---")
-    results = {}
+    # The pool forks its workers now, before this process starts any thread (the sandbox's, the server reader's).
     with ProcessPool(max_workers=2) as pool:
         for _ in range(4):  # both workers import sympy once
             pool.schedule(run_exec, args=(CODE["sympy solve"],)).result()
-        for name, n in RUNS.items():
-            code = CODE[name]
-            results[("pebble", name)] = timed(lambda code=code: pool.schedule(run_exec, args=(code,)).result(), n)
 
-    import cir
+        import cir
 
-    server = subprocess.Popen([cir_eval, "serve", "--port", "0", "--jobs", "2"], stderr=subprocess.PIPE, text=True)
-    try:
-        url = None
-        for line in server.stderr:
-            if "listening on http://" in line:
-                url = line.split("listening on http://")[1].split()[0]
-                break
-        if url is None:
-            raise SystemExit("cir-eval serve did not start")
-        threading.Thread(target=server.stderr.read, daemon=True).start()
-        host, port = url.rsplit(":", 1)
-        conn = http.client.HTTPConnection(host, int(port))
+        server = subprocess.Popen([cir_eval, "serve", "--port", "0", "--jobs", "2"], stderr=subprocess.PIPE, text=True)
+        try:
+            url = None
+            for line in server.stderr:
+                if "listening on http://" in line:
+                    url = line.split("listening on http://")[1].split()[0]
+                    break
+            if url is None:
+                raise SystemExit("cir-eval serve did not start")
+            threading.Thread(target=server.stderr.read, daemon=True).start()
+            host, port = url.rsplit(":", 1)
+            conn = http.client.HTTPConnection(host, int(port))
 
-        def post(code):
-            conn.request(
-                "POST",
-                "/run_code",
-                json.dumps({"code": code, "language": "python"}),
-                {"Content-Type": "application/json"},
-            )
-            reply = json.loads(conn.getresponse().read())
-            assert reply["status"] == "Success", reply
+            def post(code):
+                body = json.dumps({"code": code, "language": "python"})
+                conn.request("POST", "/run_code", body, {"Content-Type": "application/json"})
+                reply = json.loads(conn.getresponse().read())
+                assert reply["status"] == "Success", reply
 
-        for name, n in RUNS.items():
-            code = CODE[name]
-            post(code)
-            results[("http", name)] = timed(lambda code=code: post(code), n)
-    finally:
-        server.terminate()
-        server.wait()
-
-    sandbox = cir.Sandbox(echo=False)
-    sandbox.prepare()
-    for name, n in RUNS.items():
-        code = CODE[name]
-        for _ in range(3):
-            sandbox.run(code)
-        results[("cir", name)] = timed(lambda code=code: sandbox.run(code), n)
-
-    labels = {
-        "cir": "**`cir.Sandbox.run`** (fresh interpreter per run, in process)",
-        "pebble": "pebble `ProcessPool` (2 workers) running `exec()` (state and caches kept, no isolation)",
-        "http": "`cir-eval serve --jobs 2`, HTTP `/run_code` round trip (keep-alive, `http.client`)",
-    }
-    for name in RUNS:
-        for key in ("cir", "pebble", "http"):
-            ms = results[(key, name)]
-            row(labels[key], name, len(ms), f"{statistics.median(ms):.2f}", f"{pct(ms, 0.99):.2f}")
+            sandbox = cir.Sandbox(echo=False)
+            sandbox.prepare()
+            runtimes = {
+                "cir": lambda code: sandbox.run(code),
+                "pebble": lambda code: pool.schedule(run_exec, args=(code,)).result(),
+                "http": post,
+            }
+            labels = {
+                "cir": "**`cir.Sandbox.run`** (fresh interpreter per run, in process)",
+                "pebble": "pebble `ProcessPool` (2 workers) running `exec()` (state and caches kept, no isolation)",
+                "http": "`cir-eval serve --jobs 2`, HTTP `/run_code` round trip (keep-alive, `http.client`)",
+            }
+            for name, n in RUNS.items():
+                code = CODE[name]
+                ms = {key: [] for key in runtimes}
+                for _ in range(3):
+                    for run in runtimes.values():
+                        run(code)
+                for _ in range(n):
+                    for key, run in runtimes.items():
+                        t = time.perf_counter()
+                        run(code)
+                        ms[key].append((time.perf_counter() - t) * 1e3)
+                for key in runtimes:
+                    row(labels[key], name, n, f"{statistics.median(ms[key]):.2f}", f"{pct(ms[key], 0.99):.2f}")
+        finally:
+            server.terminate()
+            server.wait()
 
     count = 2000
     t = time.perf_counter()
