@@ -167,3 +167,9 @@ def test_concurrent_calls_from_python_threads_agree_with_sequential_ones():
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
         results = list(pool.map(work, range(32)))
     assert all(r == want for r in results)
+
+
+def test_limits_are_exported():
+    assert (cir.MAX_INPUT_LEN, cir.MAX_ANSWER_LEN, cir.MAX_DEPTH) == (1 << 20, 4096, 64)
+    # Past MAX_INPUT_LEN only the tail is read: the early box is out of sight.
+    assert cir.extract_answer("\\boxed{7} " + "x " * cir.MAX_INPUT_LEN) != "7"
