@@ -108,6 +108,11 @@ pub struct Verdict {
     pub equivalent: bool,
     /// Why.
     pub reason: Reason,
+    /// The answer extracted from the prediction (what [`extract_answer`] finds, under the options' extraction
+    /// rules), or `None` when it holds none.
+    pub pred_answer: Option<String>,
+    /// The answer extracted from the gold text, or `None` when it holds none.
+    pub gold_answer: Option<String>,
 }
 
 /// Verifies `pred` (a bare answer or a whole response) against `gold` (a bare answer or a worked solution whose
@@ -118,47 +123,46 @@ pub fn verify(pred: &str, gold: &str) -> Verdict {
 
 /// [`verify`] with explicit options.
 pub fn verify_with(pred: &str, gold: &str, opts: &Options) -> Verdict {
-    let no = |reason| Verdict { equivalent: false, reason };
-    let Some(g) = extract_with(gold, opts) else { return no(Reason::NoGold) };
-    let Some(mut p) = extract_with(pred, opts) else { return no(Reason::NoAnswer) };
-    if let Some(letter) = choice_letter(&g) {
-        if let Some(pl) = choice_in(&p) {
-            return if pl == letter {
-                Verdict { equivalent: true, reason: Reason::Text }
-            } else {
-                no(Reason::Different)
-            };
+    let gold_answer = extract_with(gold, opts);
+    let pred_answer = extract_with(pred, opts);
+    let (equivalent, reason) = match (&pred_answer, &gold_answer) {
+        (_, None) => (false, Reason::NoGold),
+        (None, _) => (false, Reason::NoAnswer),
+        (Some(p), Some(g)) => compare(p, g, opts),
+    };
+    Verdict { equivalent, reason, pred_answer, gold_answer }
+}
+
+/// Compares two extracted answers.
+fn compare(p: &str, g: &str, opts: &Options) -> (bool, Reason) {
+    let no = |reason| (false, reason);
+    let mut p = p;
+    if let Some(letter) = choice_letter(g) {
+        if let Some(pl) = choice_in(p) {
+            return if pl == letter { (true, Reason::Text) } else { no(Reason::Different) };
         }
-        p = p.trim().to_string();
+        p = p.trim();
     }
-    let mut pn = parse_readings(&p);
+    let mut pn = parse_readings(p);
     if pn.is_empty() {
         // Prose inside math (`$? just about 1$`): its last number.
-        if let Some(n) = extract::last_number(&p) {
+        if let Some(n) = extract::last_number(p) {
             pn = parse_readings(&n);
         }
     }
-    let gn = parse_readings(&g);
-    let same_text = || normalize_text(&p) == normalize_text(&g);
+    let gn = parse_readings(g);
+    let same_text = || normalize_text(p) == normalize_text(g);
     if pn.is_empty() {
-        return if same_text() {
-            Verdict { equivalent: true, reason: Reason::Identical }
-        } else {
-            no(Reason::UnparseablePrediction)
-        };
+        return if same_text() { (true, Reason::Identical) } else { no(Reason::UnparseablePrediction) };
     }
     if gn.is_empty() {
-        return if same_text() {
-            Verdict { equivalent: true, reason: Reason::Identical }
-        } else {
-            no(Reason::UnparseableGold)
-        };
+        return if same_text() { (true, Reason::Identical) } else { no(Reason::UnparseableGold) };
     }
     let ctx = equiv::Ctx::new(opts);
     for a in &pn {
         for b in &gn {
             if let Some(r) = equiv::equivalent(a, b, &ctx) {
-                return Verdict { equivalent: true, reason: r };
+                return (true, r);
             }
         }
     }

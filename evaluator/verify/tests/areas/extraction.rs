@@ -70,3 +70,13 @@ fn double_escaped_commands() {
 fn no_answer() {
     x("", None)
 }
+#[test]
+fn verdict_carries_the_extracted_answers() {
+    let v = cir_verify::verify("so the answer is $\\boxed{\\dfrac{1}{2}}$.", "The answer: \\boxed{0.5}");
+    assert_eq!((v.pred_answer.as_deref(), v.gold_answer.as_deref()), (Some("\\dfrac{1}{2}"), Some("0.5")));
+    let none = cir_verify::verify("", "\\boxed{3}");
+    assert_eq!(
+        (none.reason, none.pred_answer, none.gold_answer.as_deref()),
+        (cir_verify::Reason::NoAnswer, None, Some("3"))
+    );
+}
