@@ -90,6 +90,19 @@ pub enum RelOp {
     In,
 }
 
+impl RelOp {
+    /// The relation with its sides swapped: `<` ↔ `>`, `≤` ↔ `≥`; the others are symmetric (or, for `∈`, kept).
+    pub(crate) fn flipped(self) -> RelOp {
+        match self {
+            RelOp::Lt => RelOp::Gt,
+            RelOp::Gt => RelOp::Lt,
+            RelOp::Le => RelOp::Ge,
+            RelOp::Ge => RelOp::Le,
+            other => other,
+        }
+    }
+}
+
 /// Set operations.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum SetOp {

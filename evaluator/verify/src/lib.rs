@@ -32,10 +32,12 @@ mod ast;
 mod equiv;
 mod error;
 mod extract;
+mod latex;
 mod lexer;
 mod options;
 mod parser;
 mod span;
+mod words;
 
 /// Longest response or gold text read, in bytes (default 1 MiB): longer texts are read from their last 1 MiB,
 /// where the final answer is. Bounds extraction time.

@@ -1,0 +1,177 @@
+//! Strategy: scalars. Numbers without variables are compared exactly (Gaussian big rationals) or, for decimals,
+//! at their written precision; expressions with variables at [`POINTS`](super::POINTS) pseudo-random points;
+//! percents by [`PercentMode`]; degrees also as radians; renaming when the options allow it.
+
+use num_bigint::BigInt;
+use num_rational::BigRational;
+use num_traits::Zero;
+
+use crate::Reason;
+use crate::ast::{Constant, Node};
+use crate::options::PercentMode;
+
+use super::eval::{self, Env, NoValue, PercentRead, Val, close, eval};
+use super::points::{POINTS, points};
+use super::renaming::renamed_eq;
+use super::tree::{all_symbols, decimals_of, has_degrees, has_percent, is_numeric_tree};
+use super::{Ctx, Step};
+
+/// Decides every pair (the last strategy): numeric trees are compared, anything else is different.
+pub(super) fn compare(a: &Node, b: &Node, ctx: &Ctx) -> Step {
+    Step::Decided(scalar_eq(a, b, ctx))
+}
+
+pub(super) fn scalar_eq(a: &Node, b: &Node, ctx: &Ctx) -> Option<Reason> {
+    if !is_numeric_tree(a) || !is_numeric_tree(b) {
+        return None;
+    }
+    let reads = |n: &Node| -> Vec<PercentRead> {
+        if !has_percent(n) {
+            return vec![PercentRead::Unit];
+        }
+        match ctx.opts.percent {
+            PercentMode::Lenient => vec![PercentRead::Unit, PercentRead::Scaled],
+            PercentMode::Unit => vec![PercentRead::Unit],
+            PercentMode::Scaled => vec![PercentRead::Scaled],
+        }
+    };
+    let syms = all_symbols(a, b);
+    for ra in reads(a) {
+        for rb in reads(b) {
+            let r = if syms.is_empty() { numeric_eq(a, b, ra, rb, ctx) } else { symbolic_eq(a, b, &syms, ra, rb, ctx) };
+            if r.is_some() {
+                return r;
+            }
+        }
+    }
+    // An angle in degrees against one in radians: `30^\circ` = `\frac{\pi}{6}`.
+    if has_degrees(a) != has_degrees(b) {
+        let (ra, rb) = (to_radians(a), to_radians(b));
+        let r = if syms.is_empty() {
+            numeric_eq(&ra, &rb, PercentRead::Unit, PercentRead::Unit, ctx)
+        } else {
+            symbolic_eq(&ra, &rb, &syms, PercentRead::Unit, PercentRead::Unit, ctx)
+        };
+        if r.is_some() {
+            return r;
+        }
+    }
+    if ctx.opts.allow_renaming && !syms.is_empty() {
+        return renamed_eq(a, b, ctx);
+    }
+    None
+}
+
+/// Degrees written as radians: x° → x·π/180.
+fn to_radians(n: &Node) -> Node {
+    match n {
+        Node::Degrees(a) => {
+            Node::Mul(vec![(**a).clone(), Node::Div(Box::new(Node::Const(Constant::Pi)), Box::new(Node::int(180)))])
+        }
+        Node::Neg(a) => Node::Neg(Box::new(to_radians(a))),
+        Node::Percent(a) => Node::Percent(Box::new(to_radians(a))),
+        Node::Div(a, b) => Node::Div(Box::new(to_radians(a)), Box::new(to_radians(b))),
+        Node::Pow(a, b) => Node::Pow(Box::new(to_radians(a)), Box::new(to_radians(b))),
+        Node::Add(v) => Node::Add(v.iter().map(to_radians).collect()),
+        Node::Mul(v) => Node::Mul(v.iter().map(to_radians).collect()),
+        other => other.clone(),
+    }
+}
+
+fn numeric_eq(a: &Node, b: &Node, ra: PercentRead, rb: PercentRead, ctx: &Ctx) -> Option<Reason> {
+    let env = Env::new();
+    let (x, y) = (eval(a, &env, ra, &ctx.work).ok()?, eval(b, &env, rb, &ctx.work).ok()?);
+    if values_eq(&x, &y, decimals_of(a), decimals_of(b), ctx.opts.relative_tolerance) {
+        let exact = matches!((&x, &y), (Val::Exact(p), Val::Exact(q)) if p == q);
+        return Some(if exact { Reason::Exact } else { Reason::Numeric });
+    }
+    if ctx.opts.percent_scaling && (decimals_of(a).is_some() || decimals_of(b).is_some()) {
+        let hundred = Val::Exact(num_complex::Complex::new(BigRational::from_integer(100.into()), BigRational::zero()));
+        for (p, q) in [(x.clone(), y.clone()), (y, x)] {
+            if let Ok(scaled) = eval::ratio(p, hundred.clone())
+                && close(&scaled, &q, 1e-10, 1e-13)
+            {
+                return Some(Reason::Numeric);
+            }
+        }
+    }
+    None
+}
+
+/// Numbers equal exactly, or within the written precision of a decimal literal, or within the relative tolerance.
+fn values_eq(x: &Val, y: &Val, dx: Option<u32>, dy: Option<u32>, rel: Option<f64>) -> bool {
+    if let (Val::Exact(p), Val::Exact(q)) = (x, y)
+        && p == q
+    {
+        return true;
+    }
+    if matches!(x, Val::Matrix(_)) || matches!(y, Val::Matrix(_)) {
+        return close(x, y, 1e-10, 1e-13);
+    }
+    // Half a unit in the last written place of the coarser decimal.
+    let places = match (dx, dy) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    if let Some(d) = places {
+        let half = BigRational::new(BigInt::from(5), num_traits::pow(BigInt::from(10), d as usize + 1));
+        if let Ok(diff) = eval::sub(x.clone(), y.clone()) {
+            match eval::abs_exact(&diff) {
+                Some(ad) => {
+                    if ad <= half {
+                        return true;
+                    }
+                }
+                None => {
+                    let h = num_traits::ToPrimitive::to_f64(&half).unwrap_or(0.0);
+                    if let Some(c) = diff.to_complex() {
+                        let scale = x.to_complex().map_or(0.0, |v| v.norm());
+                        if c.norm() <= h + 1e-12 * scale {
+                            return true;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if let Some(r) = rel {
+        let as_float = |v: &Val| v.to_complex().map(Val::Float);
+        if let (Some(fx), Some(fy)) = (as_float(x), as_float(y)) {
+            return close(&fx, &fy, r, 0.0);
+        }
+    }
+    match (x, y) {
+        (Val::Exact(_), Val::Exact(_)) => false,
+        _ => close(x, y, 1e-10, 1e-13),
+    }
+}
+
+pub(super) fn symbolic_eq(
+    a: &Node,
+    b: &Node,
+    syms: &[String],
+    ra: PercentRead,
+    rb: PercentRead,
+    ctx: &Ctx,
+) -> Option<Reason> {
+    let mut valid = 0;
+    for env in points(syms) {
+        if valid >= POINTS {
+            break;
+        }
+        if !ctx.spend() {
+            return None;
+        }
+        match (eval(a, &env, ra, &ctx.work), eval(b, &env, rb, &ctx.work)) {
+            (Ok(x), Ok(y)) => {
+                if !close(&x, &y, 1e-9, 1e-12) {
+                    return None;
+                }
+                valid += 1;
+            }
+            (Err(NoValue::Undefined), Err(NoValue::Undefined)) => {}
+            _ => return None,
+        }
+    }
+    (valid >= POINTS - 1).then_some(Reason::Symbolic)
+}
