@@ -22,7 +22,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-pub use ast::{Bracket, Constant, Func, Node, RelOp, SetOp};
+pub use ast::{Bracket, Constant, Func, Node, NumberSet, RelOp, SetOp};
 pub use equiv::POINTS;
 pub use error::Error;
 pub use options::{Options, PercentMode};

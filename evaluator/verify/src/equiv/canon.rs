@@ -39,6 +39,7 @@ fn write_canon(n: &Node, s: &mut String, depth: usize) {
         }
         Node::Groups(v) => s.push_str(&format!("groups({})", sorted(v))),
         Node::Text(t) => s.push_str(&format!("text({t})")),
+        Node::NumberSet(set) => s.push_str(&format!("{set:?}")),
         other => {
             // Structural form for the rest: variant name and children in order.
             let (name, kids): (String, Vec<&Node>) = match other {

@@ -1,34 +1,68 @@
-//! Strategy: sets of reals. Intervals, unions and single-variable inequalities (`x \geq 5` is `[5, \infty)`,
-//! `a \le |x| \le b` two intervals) compared piece by piece; other set operations term by term.
+//! Strategy: sets of reals. Intervals, unions, intersections and differences, the number sets ℤ, ℕ, ℚ (ℝ parses
+//! as (−∞, ∞)) and single-variable inequalities (`x \geq 5` is `[5, \infty)`, `x \neq 2` is ℝ ∖ {2},
+//! `a \le |x| \le b` two intervals) are normalized ([`RealSet`]) and compared piece by piece; sets whose endpoints
+//! are not numbers are compared as written, other set operations term by term.
 
 use crate::Reason;
 use crate::ast::{Bracket, Constant, Node, RelOp, SetOp};
 
 use super::collections::unordered_eq;
+use super::real_set::{Lattice, RealSet, Written};
 use super::tree::has_symbols;
-use super::views::is_label;
 use super::{Ctx, Step, equivalent};
 
-/// Decides pairs in which one side is a relation or a set operation.
+/// Decides pairs in which one side is a relation, a set operation or a number set.
 pub(super) fn compare(a: &Node, b: &Node, ctx: &Ctx) -> Step {
     let a_rel = matches!(a, Node::Relation { .. });
     let b_rel = matches!(b, Node::Relation { .. });
-    let setlike = |n: &Node| matches!(n, Node::SetOp(..) | Node::Tuple { .. } | Node::Set(_));
-    if a_rel || b_rel || (matches!(a, Node::SetOp(..)) || matches!(b, Node::SetOp(..))) {
-        let b_in = matches!(b, Node::Relation { ops, .. } if ops.as_slice() == [RelOp::In]);
-        let a_ineq = a_rel && !matches!(a, Node::Relation { ops, .. } if ops.as_slice() == [RelOp::In]);
-        let allowed = !(a_ineq && (setlike(b) || b_in) && !ctx.opts.relation_vs_set);
-        if allowed && let (Some(x), Some(y)) = (intervals(a), intervals(b)) {
+    let involved = |n: &Node| matches!(n, Node::Relation { .. } | Node::SetOp(..) | Node::NumberSet(_));
+    if !involved(a) && !involved(b) {
+        return Step::Pass;
+    }
+    let setlike = |n: &Node| matches!(n, Node::SetOp(..) | Node::Tuple { .. } | Node::Set(_) | Node::NumberSet(_));
+    let b_in = matches!(b, Node::Relation { ops, .. } if ops.as_slice() == [RelOp::In]);
+    let a_ineq = a_rel && !matches!(a, Node::Relation { ops, .. } if ops.as_slice() == [RelOp::In]);
+    let allowed = !(a_ineq && (setlike(b) || b_in) && !ctx.opts.relation_vs_set);
+    if allowed {
+        if let (Some(x), Some(y)) = (real_set(a, ctx), real_set(b, ctx)) {
+            return Step::Decided(x.same(&y, ctx).then_some(Reason::Set));
+        }
+        if let (Some(x), Some(y)) = (intervals(a), intervals(b)) {
             return Step::Decided(intervals_eq(&x, &y, ctx).then_some(Reason::Set));
         }
-        if a_rel || b_rel {
-            return Step::Decided(None);
+    }
+    if a_rel || b_rel {
+        return Step::Decided(None);
+    }
+    match (a, b) {
+        (Node::SetOp(o1, x), Node::SetOp(o2, y)) => {
+            Step::Decided((o1 == o2 && unordered_eq(x, y, ctx)).then_some(Reason::Set))
+        }
+        // Number sets equal only themselves (the identical check came first).
+        (Node::NumberSet(_), _) | (_, Node::NumberSet(_)) => Step::Decided(None),
+        _ => Step::Pass,
+    }
+}
+
+/// The normalized set of reals a node denotes, or `None` when it is not one with numeric endpoints.
+fn real_set(n: &Node, ctx: &Ctx) -> Option<RealSet> {
+    match n {
+        Node::NumberSet(s) => RealSet::number_set(*s),
+        Node::SetOp(op, parts) => {
+            let (first, rest) = parts.split_first()?;
+            let mut acc = real_set(first, ctx)?;
+            for p in rest {
+                acc = acc.combine(*op, real_set(p, ctx)?)?;
+            }
+            Some(acc)
+        }
+        Node::Relation { sides, ops } if ops.as_slice() == [RelOp::In] => real_set(&sides[1], ctx),
+        other => {
+            let written: Vec<Written> =
+                intervals(other)?.into_iter().map(|i| (i.lo, i.hi, i.lo_closed, i.hi_closed)).collect();
+            RealSet::of_intervals(Lattice::Reals, written, ctx)
         }
     }
-    if let (Node::SetOp(o1, x), Node::SetOp(o2, y)) = (a, b) {
-        return Step::Decided((o1 == o2 && unordered_eq(x, y, ctx)).then_some(Reason::Set));
-    }
-    Step::Pass
 }
 
 /// An interval `lo..hi` with closedness.
@@ -73,12 +107,32 @@ fn intervals(n: &Node) -> Option<Vec<Interval>> {
             if ops.len() == 1 && ops[0] == RelOp::In {
                 return intervals(&sides[1]);
             }
-            let var_side = |s: &Node| matches!(s, Node::Sym(_)) || is_label(s) && has_symbols(s);
+            // A variable or a name such as `f(x)`, never a function or power of one: `|x| < 3`, `x^2 < 4` and
+            // `\sin x > 0` do not say that x is below 3 or 4, or positive.
+            let var_side = |s: &Node| match s {
+                Node::Sym(_) => true,
+                Node::Mul(v) => v.iter().all(|f| matches!(f, Node::Sym(_))),
+                _ => false,
+            };
             let abs_of_var =
                 |s: &Node| matches!(s, Node::Apply(crate::ast::Func::Abs, v) if v.len() == 1 && var_side(&v[0]));
             let closed = |o: RelOp| matches!(o, RelOp::Le | RelOp::Ge);
             match (sides.len(), ops.as_slice()) {
-                (2, [op]) if !matches!(op, RelOp::Eq | RelOp::Ne | RelOp::Approx | RelOp::In) => {
+                // `x \neq c`: every real but c.
+                (2, [RelOp::Ne]) => {
+                    let c = if var_side(&sides[0]) && !has_symbols(&sides[1]) {
+                        sides[1].clone()
+                    } else if var_side(&sides[1]) && !has_symbols(&sides[0]) {
+                        sides[0].clone()
+                    } else {
+                        return None;
+                    };
+                    Some(vec![
+                        Interval { lo: neg_inf(), hi: c.clone(), lo_closed: false, hi_closed: false },
+                        Interval { lo: c, hi: inf(), lo_closed: false, hi_closed: false },
+                    ])
+                }
+                (2, [op]) if !matches!(op, RelOp::Eq | RelOp::Approx | RelOp::In) => {
                     let (var_left, c) = if var_side(&sides[0]) && !has_symbols(&sides[1]) {
                         (true, sides[1].clone())
                     } else if var_side(&sides[1]) && !has_symbols(&sides[0]) {

@@ -35,12 +35,16 @@ mod interval_sets;
 mod matrices;
 mod points;
 mod ratios;
+mod real_set;
 mod relations;
 mod renaming;
 mod scalars;
 mod text;
 mod tree;
 mod views;
+
+#[cfg(test)]
+mod test;
 
 use std::cell::Cell;
 

@@ -8,7 +8,7 @@ use num_traits::Zero;
 
 use crate::Reason;
 use crate::ast::{Constant, Node};
-use crate::options::PercentMode;
+use crate::options::{Options, PercentMode};
 
 use super::eval::{self, Env, NoValue, PercentRead, Val, close, eval};
 use super::points::{POINTS, points};
@@ -25,23 +25,11 @@ pub(super) fn scalar_eq(a: &Node, b: &Node, ctx: &Ctx) -> Option<Reason> {
     if !is_numeric_tree(a) || !is_numeric_tree(b) {
         return None;
     }
-    let reads = |n: &Node| -> Vec<PercentRead> {
-        if !has_percent(n) {
-            return vec![PercentRead::Unit];
-        }
-        match ctx.opts.percent {
-            PercentMode::Lenient => vec![PercentRead::Unit, PercentRead::Scaled],
-            PercentMode::Unit => vec![PercentRead::Unit],
-            PercentMode::Scaled => vec![PercentRead::Scaled],
-        }
-    };
     let syms = all_symbols(a, b);
-    for ra in reads(a) {
-        for rb in reads(b) {
-            let r = if syms.is_empty() { numeric_eq(a, b, ra, rb, ctx) } else { symbolic_eq(a, b, &syms, ra, rb, ctx) };
-            if r.is_some() {
-                return r;
-            }
+    for (ra, rb) in percent_readings(a, b, ctx.opts.percent) {
+        let r = if syms.is_empty() { numeric_eq(a, b, ra, rb, ctx) } else { symbolic_eq(a, b, &syms, ra, rb, ctx) };
+        if r.is_some() {
+            return r;
         }
     }
     // An angle in degrees against one in radians: `30^\circ` = `\frac{\pi}{6}`.
@@ -60,6 +48,24 @@ pub(super) fn scalar_eq(a: &Node, b: &Node, ctx: &Ctx) -> Option<Reason> {
         return renamed_eq(a, b, ctx);
     }
     None
+}
+
+/// The readings of `%` tried on each side. Under [`PercentMode::Lenient`] a bare number is compared with a percent
+/// read both ways (`28` and `0.28` both equal `28\%`), but two percents are compared as written (`0.4\%` is not
+/// `40\%`); [`PercentMode::EachSide`] reads each side's `%` both ways independently.
+fn percent_readings(a: &Node, b: &Node, mode: PercentMode) -> Vec<(PercentRead, PercentRead)> {
+    let both_ways = [PercentRead::Unit, PercentRead::Scaled];
+    let reads = |n: &Node| -> &[PercentRead] {
+        match (has_percent(n), mode) {
+            (false, _) | (true, PercentMode::Unit) => &both_ways[..1],
+            (true, PercentMode::Scaled) => &both_ways[1..],
+            (true, PercentMode::Lenient | PercentMode::EachSide) => &both_ways,
+        }
+    };
+    if has_percent(a) && has_percent(b) && mode == PercentMode::Lenient {
+        return vec![(PercentRead::Unit, PercentRead::Unit)];
+    }
+    reads(a).iter().flat_map(|&ra| reads(b).iter().map(move |&rb| (ra, rb))).collect()
 }
 
 /// Degrees written as radians: x° → x·π/180.
@@ -81,7 +87,11 @@ fn to_radians(n: &Node) -> Node {
 fn numeric_eq(a: &Node, b: &Node, ra: PercentRead, rb: PercentRead, ctx: &Ctx) -> Option<Reason> {
     let env = Env::new();
     let (x, y) = (eval(a, &env, ra, &ctx.work).ok()?, eval(b, &env, rb, &ctx.work).ok()?);
-    if values_eq(&x, &y, decimals_of(a), decimals_of(b), ctx.opts.relative_tolerance) {
+    // A percent read as a fraction has two more decimal places than written: `28.5\%` is 0.285.
+    let places = |n: &Node, read: PercentRead| {
+        decimals_of(n).map(|d| if read == PercentRead::Scaled && has_percent(n) { d + 2 } else { d })
+    };
+    if values_eq(&x, &y, places(a, ra), places(b, rb), ctx.opts) {
         let exact = matches!((&x, &y), (Val::Exact(p), Val::Exact(q)) if p == q);
         return Some(if exact { Reason::Exact } else { Reason::Numeric });
     }
@@ -98,8 +108,11 @@ fn numeric_eq(a: &Node, b: &Node, ra: PercentRead, rb: PercentRead, ctx: &Ctx) -
     None
 }
 
-/// Numbers equal exactly, or within the written precision of a decimal literal, or within the relative tolerance.
-fn values_eq(x: &Val, y: &Val, dx: Option<u32>, dy: Option<u32>, rel: Option<f64>) -> bool {
+/// Numbers equal exactly, or within the relative tolerance, or (a decimal literal with `dx` or `dy` places against a
+/// value with no finite decimal form, such as 1/3 or π) within half a unit in the decimal's last written place.
+/// Two decimals, or a decimal and a value with a finite decimal form, are equal only when they are the same number,
+/// unless [`Options::coarser_decimal_precision`](crate::Options::coarser_decimal_precision) is set.
+fn values_eq(x: &Val, y: &Val, dx: Option<u32>, dy: Option<u32>, opts: &Options) -> bool {
     if let (Val::Exact(p), Val::Exact(q)) = (x, y)
         && p == q
     {
@@ -108,10 +121,18 @@ fn values_eq(x: &Val, y: &Val, dx: Option<u32>, dy: Option<u32>, rel: Option<f64
     if matches!(x, Val::Matrix(_)) || matches!(y, Val::Matrix(_)) {
         return close(x, y, 1e-10, 1e-13);
     }
-    // Half a unit in the last written place of the coarser decimal.
-    let places = match (dx, dy) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
+    let places = if opts.coarser_decimal_precision {
+        // The rule before issue 17: the coarser of two decimals sets the precision, whatever the other value is.
+        match (dx, dy) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    } else {
+        match (dx, dy) {
+            (Some(d), None) if !has_finite_decimal_form(y) => Some(d),
+            (None, Some(d)) if !has_finite_decimal_form(x) => Some(d),
+            _ => None,
+        }
     };
     if let Some(d) = places {
         let half = BigRational::new(BigInt::from(5), num_traits::pow(BigInt::from(10), d as usize + 1));
@@ -134,7 +155,7 @@ fn values_eq(x: &Val, y: &Val, dx: Option<u32>, dy: Option<u32>, rel: Option<f64
             }
         }
     }
-    if let Some(r) = rel {
+    if let Some(r) = opts.relative_tolerance {
         let as_float = |v: &Val| v.to_complex().map(Val::Float);
         if let (Some(fx), Some(fy)) = (as_float(x), as_float(y)) {
             return close(&fx, &fy, r, 0.0);
@@ -143,6 +164,25 @@ fn values_eq(x: &Val, y: &Val, dx: Option<u32>, dy: Option<u32>, rel: Option<f64
     match (x, y) {
         (Val::Exact(_), Val::Exact(_)) => false,
         _ => close(x, y, 1e-10, 1e-13),
+    }
+}
+
+/// Whether a value is known to have a finite decimal form: an exact rational whose denominator has no prime
+/// factor but 2 and 5 (and, to stay strict, any exact non-real value). Floats (π, √2, e) are taken to have none.
+fn has_finite_decimal_form(v: &Val) -> bool {
+    match v {
+        Val::Exact(q) if q.im.is_zero() => {
+            let mut d = q.re.denom().clone();
+            for p in [2u32, 5] {
+                let p = BigInt::from(p);
+                while (&d % &p).is_zero() {
+                    d /= &p;
+                }
+            }
+            d == BigInt::from(1)
+        }
+        Val::Exact(_) => true,
+        Val::Float(_) | Val::Matrix(_) => false,
     }
 }
 

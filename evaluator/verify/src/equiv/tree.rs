@@ -11,7 +11,7 @@ pub(super) fn symbols(n: &Node, out: &mut BTreeSet<String>) {
         Node::Sym(s) => {
             out.insert(s.clone());
         }
-        Node::Num { .. } | Node::Const(_) | Node::Text(_) => {}
+        Node::Num { .. } | Node::Const(_) | Node::Text(_) | Node::NumberSet(_) => {}
         Node::Neg(a) | Node::Percent(a) | Node::Degrees(a) => symbols(a, out),
         Node::Div(a, b) | Node::Pow(a, b) | Node::Root(a, b) | Node::PlusMinus(a, b, _) => {
             symbols(a, out);

@@ -5,14 +5,16 @@ use crate::ast::{Constant, Node, RelOp};
 
 use super::tree::has_symbols;
 
-/// A label: what a final answer names before `=` (`x`, `a_3`, `f(x)`, `|AB|`, `NO/BO`, `(p, q)`, `A:B`).
+/// A label: a named quantity that a final answer states before `=` (`x`, `a_3`, `f(x)`, `|AB|`, `NO/BO`,
+/// `(p, q)`, `A:B`, `m\angle PQR`, `\sin A`, `\text{area}`): names multiplied, divided, raised to a number or under a
+/// function, never a sum (`x + y = 10` is an equation, not a value of 10).
 pub(super) fn is_label(n: &Node) -> bool {
     match n {
-        Node::Sym(_) => true,
+        Node::Sym(_) | Node::Text(_) => true,
         Node::Const(Constant::E | Constant::I) => true,
         Node::Mul(v) | Node::Ratio(v) => v.iter().all(is_label),
         Node::Div(a, b) => is_label(a) && is_label(b),
-        Node::Apply(crate::ast::Func::Abs, v) => v.iter().all(is_label),
+        Node::Apply(_, v) => v.iter().any(is_label) && v.iter().all(|x| is_label(x) || matches!(x, Node::Num { .. })),
         Node::Tuple { items, .. } | Node::List(items) => !items.is_empty() && items.iter().all(is_label),
         Node::Pow(a, b) => is_label(a) && matches!(&**b, Node::Num { .. } | Node::Neg(_)),
         _ => false,
@@ -40,7 +42,7 @@ pub(super) fn views(n: &Node) -> Vec<Node> {
                 return vec![last];
             }
             if is_label(&sides[0]) {
-                return vec![n.clone(), last];
+                return vec![Node::Relation { sides, ops }, last];
             }
             if !sides.iter().any(has_symbols) {
                 return vec![last];

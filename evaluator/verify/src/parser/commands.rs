@@ -1,7 +1,7 @@
 //! LaTeX commands (`\frac`, `\sqrt`, `\binom`, wrappers such as `\mathrm`, functions, constants), environments
 //! (matrices) and `\text{…}`.
 
-use crate::ast::{Bracket, Constant, Func, Node};
+use crate::ast::{Bracket, Constant, Func, Node, NumberSet};
 use crate::latex;
 use crate::lexer::{Kind, Token, lex};
 use crate::span::Span;
@@ -101,19 +101,20 @@ impl<'a> Parser<'a> {
                 if matches!(name, "color" | "textcolor") && self.peek() == Some(Kind::LBrace) {
                     self.arg()?; // the colour name
                 }
-                if self.peek() == Some(Kind::LBrace) {
+                let braced = self.peek() == Some(Kind::LBrace);
+                let inner = if braced {
                     self.pos += 1;
-                    let inner = self.inside(Kind::RBrace, "`}`")?;
-                    Ok(match inner {
-                        // `\mathbb{R}`: the real line.
-                        Node::Sym(r) if name == "mathbb" && r == "R" => all_reals(),
-                        // `\mathrm{cm}` and other words: one name.
-                        Node::Text(t) if !t.contains(' ') => Node::Sym(t),
-                        other => other,
-                    })
+                    self.inside(Kind::RBrace, "`}`")?
                 } else {
-                    self.primary()
-                }
+                    self.primary()?
+                };
+                Ok(match inner {
+                    // `\mathbb{R}`, `\mathbb{Z}`, …: the number sets.
+                    Node::Sym(letter) if name == "mathbb" => number_set(&letter).unwrap_or(Node::Sym(letter)),
+                    // `\mathrm{cm}` and other words: one name.
+                    Node::Text(t) if braced && !t.contains(' ') => Node::Sym(t),
+                    other => other,
+                })
             }
             _ => {
                 if let Some(f) = latex::function(name) {
@@ -220,6 +221,18 @@ fn normalize_words(t: &str) -> String {
     let cleaned: String =
         t.chars().map(|c| if c.is_alphanumeric() { c.to_ascii_lowercase() } else { ' ' }).collect::<String>();
     cleaned.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The set `\mathbb{letter}` denotes: ℝ as the interval (−∞, ∞), ℕ, ℤ, ℚ and ℂ as themselves.
+fn number_set(letter: &str) -> Option<Node> {
+    Some(match letter {
+        "R" => all_reals(),
+        "N" => Node::NumberSet(NumberSet::Naturals),
+        "Z" => Node::NumberSet(NumberSet::Integers),
+        "Q" => Node::NumberSet(NumberSet::Rationals),
+        "C" => Node::NumberSet(NumberSet::Complexes),
+        _ => return None,
+    })
 }
 
 /// The interval (−∞, ∞).

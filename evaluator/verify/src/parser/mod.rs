@@ -9,6 +9,8 @@
 
 mod commands;
 mod primary;
+#[cfg(test)]
+mod test;
 
 use num_rational::BigRational;
 use num_traits::One;

@@ -364,7 +364,7 @@ impl<'a> Parser<'a> {
         Ok(mul(w.chars().map(|c| letter_node(&c.to_string())).collect()))
     }
 
-    /// `func_call := ('^' exponent)? ('_' base)? (paren_group | power)`
+    /// `func_call := ('^' exponent)? ('_' base)? (paren_group | func_arg)`
     pub(super) fn func_call(&mut self, f: Func, is_log: bool) -> R {
         let mut pow = None;
         let mut base = None;
@@ -377,7 +377,13 @@ impl<'a> Parser<'a> {
                 base = Some(self.exponent_or_group()?);
             }
         }
-        let arg = if self.peek() == Some(Kind::LParen) { self.bracketed()? } else { self.power()? };
+        let arg = if self.peek() == Some(Kind::LParen) { self.bracketed()? } else { self.func_arg()? };
+        // `\sin^{-1} x` is arcsin x, not 1/sin x.
+        if pow.as_ref().is_some_and(|p| *p == Node::Neg(Box::new(Node::int(1))))
+            && let Some(inverse) = inverse_trig(f, &arg)
+        {
+            return Ok(inverse);
+        }
         let mut node = match (f, base) {
             (Func::Ln, Some(b)) => Node::Apply(Func::Log, vec![b, arg]),
             (f, _) => Node::Apply(f, vec![arg]),
@@ -386,6 +392,29 @@ impl<'a> Parser<'a> {
             node = Node::Pow(Box::new(node), Box::new(p));
         }
         Ok(node)
+    }
+
+    /// `func_arg := signed power*`: an argument written without parentheses runs to the next operator, as LaTeX
+    /// is read (`\cos 2x` is cos(2x), `\sin \frac{\pi}{6}` is sin(π/6)); it also ends before another function
+    /// (`\sin x \cos x`), an explicit product (`\sin x \cdot y`) and a unit word.
+    fn func_arg(&mut self) -> R {
+        self.enter()?;
+        let first = self.signed();
+        let mut factors = vec![first?];
+        loop {
+            let ends = match self.peek() {
+                Some(Kind::Word) => latex::function(self.text()).is_some() || self.is_unit_word(),
+                Some(Kind::Command) => latex::function(self.text()).is_some(),
+                Some(Kind::Text) => self.is_unit_text(),
+                _ => false,
+            };
+            if ends || !self.starts_primary() {
+                break;
+            }
+            factors.push(self.power()?);
+        }
+        self.leave();
+        Ok(mul(factors))
     }
 
     pub(super) fn exponent_or_group(&mut self) -> R {
@@ -419,6 +448,20 @@ fn number_node(text: &str, style: NumberStyle) -> Node {
     // Scientific notation is an exact value as written: only plain decimals carry a precision.
     let decimals = if exp != 0 { None } else { decimals };
     Node::Num { value, decimals }
+}
+
+/// The inverse of a trigonometric function applied to `arg` (`\sec^{-1} x` is arccos(1/x)); `None` for the others.
+fn inverse_trig(f: Func, arg: &Node) -> Option<Node> {
+    let recip = || Node::Div(Box::new(Node::int(1)), Box::new(arg.clone()));
+    Some(match f {
+        Func::Sin => Node::Apply(Func::Asin, vec![arg.clone()]),
+        Func::Cos => Node::Apply(Func::Acos, vec![arg.clone()]),
+        Func::Tan => Node::Apply(Func::Atan, vec![arg.clone()]),
+        Func::Csc => Node::Apply(Func::Asin, vec![recip()]),
+        Func::Sec => Node::Apply(Func::Acos, vec![recip()]),
+        Func::Cot => Node::Apply(Func::Atan, vec![recip()]),
+        _ => return None,
+    })
 }
 
 /// `204_5`: digits read in base 2–36 (the digits were written in decimal characters).
