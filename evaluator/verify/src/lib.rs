@@ -53,6 +53,10 @@ pub const MAX_DEPTH: usize = 64;
 /// as 1e400): bounds the size of literals.
 pub(crate) const MAX_EXPONENT_DIGITS: i64 = 400;
 
+/// The reason given when a response holds no final answer ([`Reason::NoAnswer`] as text): the one spelling every
+/// crate that grades uses.
+pub const NO_ANSWER: &str = "no answer found";
+
 /// Why two answers were judged equal or different.
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -95,7 +99,7 @@ impl std::fmt::Display for Reason {
             Reason::Text => "equal: text",
             Reason::Different => "different",
             Reason::LimitReached => "different: work limit reached",
-            Reason::NoAnswer => "no answer found",
+            Reason::NoAnswer => NO_ANSWER,
             Reason::NoGold => "no gold answer found",
             Reason::UnparseablePrediction => "unparseable prediction",
             Reason::UnparseableGold => "unparseable gold",

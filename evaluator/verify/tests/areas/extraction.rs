@@ -70,3 +70,9 @@ fn double_escaped_commands() {
 fn no_answer() {
     x("", None)
 }
+
+#[test]
+fn no_answer_reason_is_the_shared_constant() {
+    let v = cir_verify::verify("   ", "7");
+    assert_eq!((v.equivalent, v.reason.to_string()), (false, cir_verify::NO_ANSWER.to_string()));
+}
