@@ -1,0 +1,45 @@
+//! Agreement and false accepts of `cir-verify` (default options) on JSONL case files, for the side-by-side
+//! comparison in `bench/vs-math-verify.sh`.
+//!
+//! Usage: `cargo run --release -p cir-verify --example tally -- LABEL FILE.jsonl…`. Each line's `pred` and `gold`
+//! are verified with `Options::default()`; one summary line per file: agreement with `expected`, false accepts
+//! (judged equal where `expected` is false) and false rejects.
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let mut args = std::env::args().skip(1);
+    let Some(label) = args.next() else {
+        eprintln!("usage: tally LABEL FILE.jsonl…");
+        return ExitCode::from(2);
+    };
+    for path in args {
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("{path}: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        let (mut total, mut agree, mut false_accepts, mut false_rejects) = (0, 0, 0, 0);
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            let Ok(case) = serde_json::from_str::<serde_json::Value>(line) else { continue };
+            let (Some(pred), Some(gold), Some(expected)) =
+                (case["pred"].as_str(), case["gold"].as_str(), case["expected"].as_bool())
+            else {
+                continue;
+            };
+            let got = cir_verify::verify(pred, gold).equivalent;
+            total += 1;
+            agree += usize::from(got == expected);
+            false_accepts += usize::from(got && !expected);
+            false_rejects += usize::from(!got && expected);
+        }
+        let name = path.rsplit('/').next().unwrap_or(&path);
+        let pct = 100.0 * agree as f64 / total.max(1) as f64;
+        println!(
+            "{label} {name}: agreement {agree}/{total} ({pct:.1}%); false accepts {false_accepts}, false rejects {false_rejects}"
+        );
+    }
+    ExitCode::SUCCESS
+}
