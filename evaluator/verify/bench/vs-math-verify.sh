@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Side-by-side comparison on the shared case files, in one run: cir-verify (default options) and PyPI math-verify
 # 0.9.0 (default `parse` + `verify`): agreement with `expected`, false accepts (judged equal where `expected` is
-# false) and false rejects, then latency per pair (`cir-eval grade --cases` against math-verify's parse + verify).
+# false), false rejects and latency per pair (extraction, parsing and comparison of both sides).
 #
 #   evaluator/verify/bench/vs-math-verify.sh                  # this checkout
 #   BASELINE=<git rev> evaluator/verify/bench/vs-math-verify.sh   # also the cir-verify of an earlier commit
@@ -32,7 +32,6 @@ if [ -n "${BASELINE:-}" ]; then
 fi
 cargo build --release -q -p cir-verify --example tally
 cp "$target/release/examples/tally" "$tmp/tally-after"
-cargo build --release -q -p cir-eval
 echo "date: $(date -u +%Y-%m-%dT%H:%MZ)"
 echo "machine: $(uname -m), $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)"
 echo "command: ${BASELINE:+BASELINE=$BASELINE }evaluator/verify/bench/vs-math-verify.sh at $(git rev-parse --short HEAD)"
@@ -41,7 +40,5 @@ for f in mathverify_cases other_cases; do
     "$tmp/tally-before" "cir-verify $BASELINE" "$cases/$f.jsonl"
   fi
   "$tmp/tally-after" "cir-verify $(git rev-parse --short HEAD)" "$cases/$f.jsonl"
-  printf 'cir-eval grade %s.jsonl: ' "$f"
-  "$target/release/cir-eval" grade --cases "$cases/$f.jsonl" 2>&1 >/dev/null | tail -1
   "$venv/bin/python" "$root/evaluator/verify/bench/mv_bench.py" "$cases/$f.jsonl"
 done

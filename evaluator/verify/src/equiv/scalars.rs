@@ -7,13 +7,13 @@ use num_rational::BigRational;
 use num_traits::Zero;
 
 use crate::Reason;
-use crate::ast::{Constant, Node};
+use crate::ast::Node;
 use crate::options::{Options, PercentMode};
 
 use super::eval::{self, Env, NoValue, PercentRead, Val, close, eval};
 use super::points::{POINTS, points};
 use super::renaming::renamed_eq;
-use super::tree::{all_symbols, decimals_of, has_degrees, has_percent, is_numeric_tree};
+use super::tree::{all_symbols, decimals_of, has_degrees, has_percent, is_numeric_tree, to_radians};
 use super::{Ctx, Step};
 
 /// Decides every pair (the last strategy): numeric trees are compared, anything else is different.
@@ -66,22 +66,6 @@ fn percent_readings(a: &Node, b: &Node, mode: PercentMode) -> Vec<(PercentRead, 
         return vec![(PercentRead::Unit, PercentRead::Unit)];
     }
     reads(a).iter().flat_map(|&ra| reads(b).iter().map(move |&rb| (ra, rb))).collect()
-}
-
-/// Degrees written as radians: x° → x·π/180.
-fn to_radians(n: &Node) -> Node {
-    match n {
-        Node::Degrees(a) => {
-            Node::Mul(vec![(**a).clone(), Node::Div(Box::new(Node::Const(Constant::Pi)), Box::new(Node::int(180)))])
-        }
-        Node::Neg(a) => Node::Neg(Box::new(to_radians(a))),
-        Node::Percent(a) => Node::Percent(Box::new(to_radians(a))),
-        Node::Div(a, b) => Node::Div(Box::new(to_radians(a)), Box::new(to_radians(b))),
-        Node::Pow(a, b) => Node::Pow(Box::new(to_radians(a)), Box::new(to_radians(b))),
-        Node::Add(v) => Node::Add(v.iter().map(to_radians).collect()),
-        Node::Mul(v) => Node::Mul(v.iter().map(to_radians).collect()),
-        other => other.clone(),
-    }
 }
 
 fn numeric_eq(a: &Node, b: &Node, ra: PercentRead, rb: PercentRead, ctx: &Ctx) -> Option<Reason> {

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::ast::Node;
+use crate::ast::{Constant, Node};
 
 /// Free symbols of a tree.
 pub(super) fn symbols(n: &Node, out: &mut BTreeSet<String>) {
@@ -82,5 +82,21 @@ pub(super) fn has_degrees(n: &Node) -> bool {
         Node::Div(a, b) | Node::Pow(a, b) => has_degrees(a) || has_degrees(b),
         Node::Add(v) | Node::Mul(v) => v.iter().any(has_degrees),
         _ => false,
+    }
+}
+
+/// Degrees written as radians: x° → x·π/180.
+pub(super) fn to_radians(n: &Node) -> Node {
+    match n {
+        Node::Degrees(a) => {
+            Node::Mul(vec![(**a).clone(), Node::Div(Box::new(Node::Const(Constant::Pi)), Box::new(Node::int(180)))])
+        }
+        Node::Neg(a) => Node::Neg(Box::new(to_radians(a))),
+        Node::Percent(a) => Node::Percent(Box::new(to_radians(a))),
+        Node::Div(a, b) => Node::Div(Box::new(to_radians(a)), Box::new(to_radians(b))),
+        Node::Pow(a, b) => Node::Pow(Box::new(to_radians(a)), Box::new(to_radians(b))),
+        Node::Add(v) => Node::Add(v.iter().map(to_radians).collect()),
+        Node::Mul(v) => Node::Mul(v.iter().map(to_radians).collect()),
+        other => other.clone(),
     }
 }

@@ -84,3 +84,15 @@ fn trig_argument_is_not_a_factor_after() {
 fn trig_argument_stops_at_next_function() {
     t("\\sin x \\cos x", "\\frac{1}{2}\\sin 2x", true)
 }
+#[test]
+fn sine_of_degrees_is_an_angle() {
+    t("\\sin 30^\\circ", "\\frac{1}{2}", true)
+}
+#[test]
+fn inverse_trig_notation() {
+    t("\\tan^{-1} 1", "\\frac{\\pi}{4}", true)
+}
+#[test]
+fn inverse_tangent_is_not_cotangent() {
+    t("\\tan^{-1} x", "\\cot x", false)
+}
