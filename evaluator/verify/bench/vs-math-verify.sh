@@ -51,7 +51,7 @@ done
 audit() { # label, workspace root, target folder: the summary and per-kind counts (false accepts counted, not listed)
   (cd "$2" && CARGO_TARGET_DIR="$3" cargo test --release -q -p cir-verify --test audit) >"$tmp/audit.out" 2>&1 || true
   echo "audit, cir-verify $1:"
-  grep -E '^(audit:|  [a-z])' "$tmp/audit.out"
+  grep -E '^(audit:|  .* tried, )' "$tmp/audit.out"
 }
 if [ -n "${BASELINE:-}" ]; then
   audit "$BASELINE" "$tmp/base" "$tmp/target"

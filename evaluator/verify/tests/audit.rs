@@ -676,6 +676,7 @@ fn main() -> ExitCode {
     let distinct = all.iter().map(|(_, a)| a).collect::<BTreeSet<_>>().len();
     let mut tried = [0usize; KINDS.len()];
     let mut skipped = [0usize; KINDS.len()];
+    let mut accepted_by_kind = [0usize; KINDS.len()];
     let mut modelled = 0;
     let mut failures = Vec::new();
     let mut seen = BTreeSet::new();
@@ -691,13 +692,16 @@ fn main() -> ExitCode {
                 Some(m) if provably_different(&original, &m) => {
                     per_kind[kind] += 1;
                     tried[kind] += 1;
+                    let mut accepted = false;
                     for (p, g) in [(text.as_str(), answer.as_str()), (answer.as_str(), text.as_str())] {
                         let v = verify(p, g);
                         if v.equivalent {
+                            accepted = true;
                             failures
                                 .push(format!("{whence}: {}: {p:?} judged equal to {g:?} ({})", KINDS[kind], v.reason));
                         }
                     }
+                    accepted_by_kind[kind] += usize::from(accepted);
                 }
                 _ => skipped[kind] += 1,
             }
@@ -707,14 +711,15 @@ fn main() -> ExitCode {
         eprintln!("FALSE ACCEPT {f}");
     }
     eprintln!(
-        "audit: {} answers ({distinct} distinct), {modelled} of the plain shape the proof can read; {} perturbations that provably change the value tried (each verified both ways), {} skipped as not provably a change; {} false accepts",
+        "audit: {} answers ({distinct} distinct), {modelled} of the plain shape the proof can read; {} perturbations that provably change the value tried (each verified both ways), {} skipped as not provably a change; {} accepted ({} false accepts counting both ways)",
         all.len(),
         tried.iter().sum::<usize>(),
         skipped.iter().sum::<usize>(),
+        accepted_by_kind.iter().sum::<usize>(),
         failures.len()
     );
     for (k, name) in KINDS.iter().enumerate() {
-        eprintln!("  {name}: {} tried, {} skipped", tried[k], skipped[k]);
+        eprintln!("  {name}: {} tried, {} skipped, {} accepted", tried[k], skipped[k], accepted_by_kind[k]);
     }
     if failures.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
 }
