@@ -21,8 +21,10 @@ pub struct Conventions {
     /// Compare parenthesized tuples as sets (symeval's compare_sets).
     #[arg(long)]
     pub unordered_tuples: bool,
-    /// How `%` is read: `lenient` (28% equals 28 and 0.28; default), `unit` (28 only) or `scaled` (0.28 only).
-    #[arg(long, value_parser = ["lenient", "unit", "scaled"], default_value = "lenient")]
+    /// How `%` is read: `lenient` (a bare 28 or 0.28 equals 28%; two percents as written; default), `unit` (28
+    /// only), `scaled` (0.28 only) or `each-side` (each side's % either way, so 0.4% equals 40%: Qwen2.5-Math's
+    /// include_percentage).
+    #[arg(long, value_parser = ["lenient", "unit", "scaled", "each-side"], default_value = "lenient")]
     pub percent: String,
     /// Also accept numbers 100× apart (symeval's convention).
     #[arg(long)]
@@ -33,7 +35,12 @@ pub struct Conventions {
     /// Do not compare a relation prediction with a set gold (Math-Verify's allow_set_relation_comp=False).
     #[arg(long)]
     pub no_relation_vs_set: bool,
-    /// Relative tolerance for numbers (default: none; decimals count to the precision written).
+    /// Compare a decimal at the precision of the shorter of the two written (3.14 equals 3.1: FinQA-style
+    /// finqa_equal). Default: two decimals are equal only when they are the same number.
+    #[arg(long)]
+    pub coarser_decimal_precision: bool,
+    /// Relative tolerance for numbers (default: none; a decimal counts to the precision written against a value
+    /// with no finite decimal form).
     #[arg(long)]
     pub rel_tol: Option<f64>,
     /// When nothing else is found, take the last integer on the last line of a response.
@@ -50,11 +57,13 @@ impl Conventions {
             percent: match self.percent.as_str() {
                 "unit" => PercentMode::Unit,
                 "scaled" => PercentMode::Scaled,
+                "each-side" => PercentMode::EachSide,
                 _ => PercentMode::Lenient,
             },
             percent_scaling: self.percent_scaling,
             allow_renaming: self.allow_renaming,
             relation_vs_set: !self.no_relation_vs_set,
+            coarser_decimal_precision: self.coarser_decimal_precision,
             relative_tolerance: self.rel_tol,
             lenient_last_line: self.lenient_last_line,
         }

@@ -44,3 +44,14 @@ fn cases_file_with_malformed_lines() {
     assert!(lines[0]["micros"].as_f64().is_some());
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn issue_17_conventions_are_flags() {
+    let code = |args: &[&str]| cir_eval().arg("grade").args(args).output().unwrap().status.code();
+    // Default: no false accepts between two decimals or two percents.
+    assert_eq!(code(&["--pred", "3.14", "--gold", "3.1"]), Some(1));
+    assert_eq!(code(&["--pred", "0.4\\%", "--gold", "40\\%"]), Some(1));
+    // The former conventions, by name.
+    assert_eq!(code(&["--pred", "3.14", "--gold", "3.1", "--coarser-decimal-precision"]), Some(0));
+    assert_eq!(code(&["--pred", "0.4\\%", "--gold", "40\\%", "--percent", "each-side"]), Some(0));
+}

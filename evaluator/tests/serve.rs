@@ -370,12 +370,14 @@ fn verify_grades_pairs_and_batches() {
                 {"pred": "\\boxed{28\\%}", "gold": "0.28"},
                 {"pred": "\\boxed{28\\%}", "gold": "0.28", "options": {"percent": "unit"}},
                 {"pred": "(2, 1)", "gold": "(1, 2)"},
+                {"pred": "3.14", "gold": "3.1", "options": {"coarser_decimal_precision": true}},
+                {"pred": "0.4\\%", "gold": "40\\%", "options": {"percent": "each-side"}},
             ], "options": {"unordered_tuples": true}}),
         )
         .json();
     let verdicts: Vec<_> =
         batch["results"].as_array().expect("results").iter().map(|r| r["equivalent"].clone()).collect();
-    assert_eq!(verdicts, [json!(true), json!(false), json!(true)], "{batch}");
+    assert_eq!(verdicts, [json!(true), json!(false), json!(true), json!(true), json!(true)], "{batch}");
 
     for body in [
         json!({"pred": "1", "gold": "1", "options": {"percent": "weird"}}),
@@ -386,7 +388,7 @@ fn verify_grades_pairs_and_batches() {
         let a = s.post("/v1/verify", &body);
         assert_eq!(a.code, 400, "{body}: {}", a.body);
     }
-    assert_eq!(s.metric("cir_verifications_total"), 5.0);
+    assert_eq!(s.metric("cir_verifications_total"), 7.0);
 }
 
 #[test]

@@ -20,7 +20,7 @@ pub trait Grader: Sync {
                 let verdict = self.verify(&answer, gold);
                 (Some(answer), verdict)
             }
-            None => (None, Verdict { equivalent: false, reason: "no answer found".into() }),
+            None => (None, Verdict { equivalent: false, reason: cir_verify::NO_ANSWER.into() }),
         }
     }
 }

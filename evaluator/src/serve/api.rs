@@ -166,11 +166,12 @@ pub(crate) struct ExecResponse {
 pub(crate) struct VerifyOptions {
     pub ordered_lists: Option<bool>,
     pub unordered_tuples: Option<bool>,
-    /// `lenient`, `unit` or `scaled`.
+    /// `lenient`, `unit`, `scaled` or `each-side`.
     pub percent: Option<String>,
     pub percent_scaling: Option<bool>,
     pub allow_renaming: Option<bool>,
     pub relation_vs_set: Option<bool>,
+    pub coarser_decimal_precision: Option<bool>,
     pub relative_tolerance: Option<f64>,
     pub lenient_last_line: Option<bool>,
 }
@@ -183,8 +184,11 @@ impl VerifyOptions {
             None | Some("lenient") => cir_verify::PercentMode::Lenient,
             Some("unit") => cir_verify::PercentMode::Unit,
             Some("scaled") => cir_verify::PercentMode::Scaled,
+            Some("each-side") => cir_verify::PercentMode::EachSide,
             Some(other) => {
-                return Err(format!("options.percent is {other:?}: use \"lenient\", \"unit\" or \"scaled\""));
+                return Err(format!(
+                    "options.percent is {other:?}: use \"lenient\", \"unit\", \"scaled\" or \"each-side\""
+                ));
             }
         };
         if let Some(t) = self.relative_tolerance
@@ -199,6 +203,7 @@ impl VerifyOptions {
             percent_scaling: self.percent_scaling.unwrap_or(d.percent_scaling),
             allow_renaming: self.allow_renaming.unwrap_or(d.allow_renaming),
             relation_vs_set: self.relation_vs_set.unwrap_or(d.relation_vs_set),
+            coarser_decimal_precision: self.coarser_decimal_precision.unwrap_or(d.coarser_decimal_precision),
             relative_tolerance: self.relative_tolerance.or(d.relative_tolerance),
             lenient_last_line: self.lenient_last_line.unwrap_or(d.lenient_last_line),
         })

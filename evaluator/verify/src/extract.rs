@@ -5,13 +5,9 @@
 //! segment (`$…$`, `$$…$$`, `\(…\)`, `\[…\]`, joined the same way), the whole text when it is short, and at last
 //! the last number in the text.
 
+use crate::latex;
 use crate::lexer::matching_brace;
-
-/// Commands written with a doubled backslash (`\\boxed`, `\\frac`) by escaping mistakes: read as single.
-const DOUBLE_ESCAPED: &[&str] = &[
-    "boxed", "frac", "dfrac", "tfrac", "left", "right", "sqrt", "text", "le", "leq", "ge", "geq", "cdot", "times",
-    "pi", "infty", "cup", "in", "pm", "quad", "mathrm", "textbf",
-];
+use crate::words;
 
 /// Undoes `\\name` → `\name` for known command names (keeps real row breaks `\\`).
 pub(crate) fn undouble(s: &str) -> std::borrow::Cow<'_, str> {
@@ -26,7 +22,7 @@ pub(crate) fn undouble(s: &str) -> std::borrow::Cow<'_, str> {
         if b[i] == b'\\' && b[i + 1] == b'\\' {
             let rest = &s[i + 2..];
             let name_len = rest.bytes().take_while(u8::is_ascii_alphabetic).count();
-            if name_len > 0 && DOUBLE_ESCAPED.contains(&&rest[..name_len]) {
+            if name_len > 0 && latex::DOUBLE_ESCAPED.contains(&&rest[..name_len]) {
                 out.push_str(&s[last..i]);
                 last = i + 1;
             }
@@ -106,10 +102,7 @@ fn is_short_answer(t: &str) -> bool {
     let words: Vec<&str> = words
         .into_iter()
         .filter(|w| w.len() >= 3)
-        .filter(|w| {
-            !crate::parser::UNITS.contains(w)
-                && !matches!(*w, "percent" | "pct" | "percentage" | "and" | "sqrt" | "frac" | "dfrac" | "text" | "pi")
-        })
+        .filter(|w| !words::is_unit(w) && !words::is_percent_word(w) && *w != "and" && !latex::is_bare_command_word(w))
         .collect();
     let prose_with_digits = !words.is_empty() && t.bytes().any(|c| c.is_ascii_digit()) && !t.contains('\\');
     t.len() <= crate::MAX_ANSWER_LEN && words.len() <= 3 && !t.contains(". ") && !prose_with_digits

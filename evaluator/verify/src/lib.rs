@@ -22,7 +22,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-pub use ast::{Bracket, Constant, Func, Node, RelOp, SetOp};
+pub use ast::{Bracket, Constant, Func, Node, NumberSet, RelOp, SetOp};
 pub use equiv::POINTS;
 pub use error::Error;
 pub use options::{Options, PercentMode};
@@ -32,10 +32,12 @@ mod ast;
 mod equiv;
 mod error;
 mod extract;
+mod latex;
 mod lexer;
 mod options;
 mod parser;
 mod span;
+mod words;
 
 /// Longest response or gold text read, in bytes (default 1 MiB): longer texts are read from their last 1 MiB,
 /// where the final answer is. Bounds extraction time.
@@ -50,6 +52,10 @@ pub const MAX_DEPTH: usize = 64;
 /// Largest decimal exponent written in scientific notation that is honoured (`1e400` is read as 1e400; `1e99999`
 /// as 1e400): bounds the size of literals.
 pub(crate) const MAX_EXPONENT_DIGITS: i64 = 400;
+
+/// The reason given when a response holds no final answer ([`Reason::NoAnswer`] as text): the one spelling every
+/// crate that grades uses.
+pub const NO_ANSWER: &str = "no answer found";
 
 /// Why two answers were judged equal or different.
 #[non_exhaustive]
@@ -93,7 +99,7 @@ impl std::fmt::Display for Reason {
             Reason::Text => "equal: text",
             Reason::Different => "different",
             Reason::LimitReached => "different: work limit reached",
-            Reason::NoAnswer => "no answer found",
+            Reason::NoAnswer => NO_ANSWER,
             Reason::NoGold => "no gold answer found",
             Reason::UnparseablePrediction => "unparseable prediction",
             Reason::UnparseableGold => "unparseable gold",

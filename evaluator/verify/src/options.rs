@@ -3,13 +3,19 @@
 /// How a percent sign is read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum PercentMode {
-    /// Default: `28\%` equals both 28 (the sign as a unit) and 0.28 (its value); the reading that matches wins.
+    /// Default: a bare number equals a percent read either way (`28` and `0.28` both equal `28\%`: the sign as a
+    /// unit or as its value); two percents are compared as written (`0.4\%` is not `40\%`).
     #[default]
     Lenient,
     /// `%` is a unit and dropped: `28\%` equals 28 only.
     Unit,
     /// `%` means /100: `28\%` equals 0.28 only.
     Scaled,
+    /// Each side's `%` is read either way independently of the other's, so `0.4\%` equals `40\%` (0.4 = 40/100).
+    /// This was cir-verify's `Lenient` before issue 17; it copies the leniency of Qwen2.5-Math's `math_equal` with
+    /// `include_percentage=True` (also in NeMo-Skills), which drops `%` as /100 and accepts the prediction at the
+    /// reference ÷100, ×1 or ×100. Admits false accepts: use it only to reproduce those graders.
+    EachSide,
 }
 
 /// Conventions of a comparison. `Options::default()` is mathematically exact equivalence with the conventions of
@@ -31,8 +37,16 @@ pub struct Options {
     /// Compare a relation prediction (`-2 \le x \le 7`) with a set or interval gold (`[-2, 7]`). Default `true`
     /// (they are the same set); `false` reproduces Math-Verify's `allow_set_relation_comp=False`.
     pub relation_vs_set: bool,
+    /// Compare a decimal with any number at the precision of the decimal written with fewer places: `3.14` = `3.1`,
+    /// `1.2500125` = `1.25`, `0.3` = 1/4. This was cir-verify's rule before issue 17; it copies `finqa_equal`, the numeric check of
+    /// FinQA-style evaluation scripts (CRITIC's among them), which rounds both numbers to the smaller count of
+    /// decimals written. Default `false`: two decimals are equal only when they are the same number (`2.50` =
+    /// `2.5`), and the written precision counts only against a value with no finite decimal form (`0.3333` = 1/3).
+    /// Admits false accepts: use it only to reproduce that grader.
+    pub coarser_decimal_precision: bool,
     /// Relative tolerance for numbers, e.g. `Some(1e-4)` for the Qwen2.5-Math grader. Default `None`: exact
-    /// values must be equal and a decimal equals a value only to the precision it was written with.
+    /// values must be equal, and a decimal equals a value with no finite decimal form only to the precision it was
+    /// written with.
     pub relative_tolerance: Option<f64>,
     /// When nothing else is found, take the last integer on the last line of a response (the reference
     /// implementation's lenient rule). Default `false`.
@@ -48,6 +62,7 @@ impl Default for Options {
             percent_scaling: false,
             allow_renaming: false,
             relation_vs_set: true,
+            coarser_decimal_precision: false,
             relative_tolerance: None,
             lenient_last_line: false,
         }

@@ -1,110 +1,92 @@
-//! Runs the shared JSONL case files (`../shared/verifier-cases/`) and reports disagreements by file and line.
+//! Runs the shared JSONL case files (`../shared/verifier-cases/`) and fails on any verdict that differs from the
+//! case's `expected` unless that disagreement is listed, with its reason, in `tests/known_disagreements.jsonl`;
+//! a listed disagreement that no longer happens fails too (the list must be kept exact). Cases are keyed by their
+//! content (pass, pred, gold), never by line numbers.
 //!
-//! Each line is verified with the default options, except the settings a Math-Verify test ran with
-//! (`mv_config.strict = false` → renaming allowed; `allow_set_relation_comp = false` → relation predictions are
-//! not compared with set golds). Lines carrying `math_note` are Math-Verify policy choices: `DECISIONS` gives our
-//! verdict for each and the test asserts it. other_cases.jsonl runs twice: with default options, and with the
-//! convention of the grader each line comes from (Hendrycks: ordered lists; symeval: percent scaling and, with
-//! `compare_sets`, unordered tuples; Qwen:
-//! relative tolerance 1e-4). Agreement with `expected` is asserted against the targets.
+//! Three passes:
+//! - `mathverify_cases`: each line with the settings its Math-Verify test ran with (`mv_config.strict = false` →
+//!   renaming allowed; `allow_set_relation_comp = false` → relation predictions not compared with set golds);
+//! - `other_cases`: every line with the default options;
+//! - `other_cases+grader`: every line with the convention of the grader it comes from (Hendrycks: ordered lists;
+//!   symeval: percent scaling and, with `compare_sets`, unordered tuples; Qwen: relative tolerance 1e-4).
+//!
+//! After a deliberate change of verdicts, `CIR_CASES_PRINT=1` prints every disagreement as a line of the list (with
+//! an empty reason to fill in).
 
+use std::collections::HashMap;
 use std::process::ExitCode;
 
 use cir_verify::{Options, verify_with};
 use serde_json::Value;
 
 const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/verifier-cases/");
+const KNOWN: &str = include_str!("known_disagreements.jsonl");
 
-/// Our verdict on each `math_note` line of mathverify_cases.jsonl (line number, verdict, why).
-const DECISIONS: &[(usize, bool, &str)] = &[
-    (32, true, "inline math split across lines is still the answer 9: we extract it (Math-Verify does not)"),
-    (33, true, "same as line 32 with \\( \\)"),
-    (59, true, "28 for 28%: percent read as a unit is accepted (PercentMode::Lenient)"),
-    (106, false, "7 = 11a+c is an equation, not a definition of 11a+c"),
-    (169, true, "the bare list 1,3 written in order equals the tuple (1,3)"),
-    (194, false, "with allow_set_relation_comp=false (this line's setting) relations are not compared with sets"),
-    (259, false, "two boxes separated by prose are two answers: the last one (2) is taken"),
-    (261, true, "with strict=false (this line's setting) f(y) matches f(x) by renaming"),
-    (271, false, "1 + 1/e is not 1 - 1/e: Math-Verify's expectation is mathematically wrong"),
+/// How a pass chooses each line's options.
+type OptionsFor = fn(&Value) -> Options;
+
+/// The passes: name, case file, and how each line's options are chosen.
+const PASSES: &[(&str, &str, OptionsFor)] = &[
+    ("mathverify_cases", "mathverify_cases.jsonl", mv_config),
+    ("other_cases", "other_cases.jsonl", |_| Options::default()),
+    ("other_cases+grader", "other_cases.jsonl", grader_convention),
 ];
 
-fn options_for(case: &Value) -> Options {
+/// The settings a Math-Verify test ran with.
+fn mv_config(case: &Value) -> Options {
     let mut o = Options::default();
     if let Some(cfg) = case.get("mv_config") {
-        if cfg.get("strict") == Some(&Value::Bool(false)) {
-            o.allow_renaming = true;
-        }
-        if cfg.get("allow_set_relation_comp") == Some(&Value::Bool(false)) {
-            o.relation_vs_set = false;
-        }
-    }
-    if per_grader() {
-        let grader = case.get("grader").and_then(Value::as_str).unwrap_or_default();
-        if grader.starts_with("hendrycks") {
-            o.ordered_lists = true;
-        }
-        if grader.starts_with("symeval") {
-            o.percent_scaling = true;
-            let kwargs = case.get("grader_kwargs");
-            o.unordered_tuples = kwargs.and_then(|k| k.get("compare_sets")) == Some(&Value::Bool(true));
-        }
-        if grader.contains("rel_tol=1e-4") {
-            o.relative_tolerance = Some(1e-4);
-        }
+        o.allow_renaming = cfg.get("strict") == Some(&Value::Bool(false));
+        o.relation_vs_set = cfg.get("allow_set_relation_comp") != Some(&Value::Bool(false));
     }
     o
 }
 
-thread_local! {
-    static PER_GRADER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+/// The convention of the grader an other_cases line comes from.
+fn grader_convention(case: &Value) -> Options {
+    let mut o = Options::default();
+    let grader = case.get("grader").and_then(Value::as_str).unwrap_or_default();
+    if grader.starts_with("hendrycks") {
+        o.ordered_lists = true;
+    }
+    if grader.starts_with("symeval") {
+        o.percent_scaling = true;
+        let kwargs = case.get("grader_kwargs");
+        o.unordered_tuples = kwargs.and_then(|k| k.get("compare_sets")) == Some(&Value::Bool(true));
+    }
+    if grader.contains("rel_tol=1e-4") {
+        o.relative_tolerance = Some(1e-4);
+    }
+    o
 }
 
-/// Whether other_cases lines run with the convention of the grader they come from (second pass).
-fn per_grader() -> bool {
-    PER_GRADER.with(std::cell::Cell::get)
+/// A listed disagreement: our verdict and why it differs from the case's `expected`.
+struct Known {
+    verdict: bool,
+    why: String,
+    seen: bool,
 }
 
-struct Tally {
-    total: usize,
-    agree: usize,
-    decided: usize,
-    decided_ok: usize,
-}
-
-fn run(file: &str, decisions: &[(usize, bool, &str)], failures: &mut Vec<String>) -> Tally {
-    let path = format!("{DIR}{file}");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {path}: {e}"));
-    let mut t = Tally { total: 0, agree: 0, decided: 0, decided_ok: 0 };
-    for (k, line) in text.lines().enumerate() {
-        let lineno = k + 1;
-        let Ok(case) = serde_json::from_str::<Value>(line) else { continue };
-        let pred = case["pred"].as_str().unwrap_or_default();
-        let gold = case["gold"].as_str().unwrap_or_default();
-        let expected = case["expected"].as_bool().unwrap_or(false);
-        let v = verify_with(pred, gold, &options_for(&case));
-        t.total += 1;
-        if v.equivalent == expected {
-            t.agree += 1;
+/// The list, keyed by (pass, pred, gold).
+fn known() -> Result<HashMap<(String, String, String), Known>, String> {
+    let mut out = HashMap::new();
+    for (k, line) in KNOWN.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        let at = format!("known_disagreements.jsonl:{}", k + 1);
+        let v: Value = serde_json::from_str(line).map_err(|e| format!("{at}: {e}"))?;
+        let field = |name: &str| v.get(name).and_then(Value::as_str).map(str::to_string);
+        let (Some(pass), Some(pred), Some(gold), Some(why), Some(verdict)) =
+            (field("pass"), field("pred"), field("gold"), field("why"), v.get("verdict").and_then(Value::as_bool))
+        else {
+            return Err(format!("{at}: needs string pass, pred, gold, why and bool verdict"));
+        };
+        if why.trim().is_empty() {
+            return Err(format!("{at}: the reason (`why`) is empty"));
         }
-        if let Some((_, ours, why)) = decisions.iter().find(|d| d.0 == lineno) {
-            t.decided += 1;
-            if v.equivalent == *ours {
-                t.decided_ok += 1;
-            } else {
-                failures.push(format!("{file}:{lineno}: decision broken ({why}): got {} ({})", v.equivalent, v.reason));
-            }
-        } else if v.equivalent != expected {
-            let short = |s: &str| s.chars().rev().take(90).collect::<Vec<_>>().into_iter().rev().collect::<String>();
-            failures.push(format!(
-                "{file}:{lineno}: expected {expected}, got {} ({}) | pred …{:?} | gold …{:?}",
-                v.equivalent,
-                v.reason,
-                short(pred),
-                short(gold)
-            ));
+        if out.insert((pass, pred, gold), Known { verdict, why, seen: false }).is_some() {
+            return Err(format!("{at}: listed twice"));
         }
     }
-    t
+    Ok(out)
 }
 
 fn main() -> ExitCode {
@@ -116,68 +98,59 @@ fn main() -> ExitCode {
         }
         return ExitCode::SUCCESS;
     }
+    let print = std::env::var_os("CIR_CASES_PRINT").is_some();
+    let mut known = match known() {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let mut failures = Vec::new();
-    let mv = run("mathverify_cases.jsonl", DECISIONS, &mut failures);
-    let other = run("other_cases.jsonl", &[], &mut failures);
-    // Second pass: each grader's own convention as options (ordered lists, percent scaling, tolerance).
-    PER_GRADER.with(|c| c.set(true));
-    let mut graded_failures = Vec::new();
-    let other_conv = run("other_cases.jsonl", &[], &mut graded_failures);
-    PER_GRADER.with(|c| c.set(false));
+    for (pass, file, options) in PASSES {
+        let path = format!("{DIR}{file}");
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {path}: {e}"));
+        let (mut total, mut agree) = (0, 0);
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            let case: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{path}: {e}: {line}"));
+            let pred = case["pred"].as_str().unwrap_or_default();
+            let gold = case["gold"].as_str().unwrap_or_default();
+            let expected = case["expected"].as_bool().unwrap_or(false);
+            let v = verify_with(pred, gold, &options(&case));
+            total += 1;
+            agree += usize::from(v.equivalent == expected);
+            let key = (pass.to_string(), pred.to_string(), gold.to_string());
+            match (v.equivalent == expected, known.get_mut(&key)) {
+                (true, None) => {}
+                (true, Some(k)) => {
+                    k.seen = true;
+                    failures.push(format!(
+                        "{pass}: now agrees with expected, remove it from the list: {pred:?} vs {gold:?}"
+                    ));
+                }
+                (false, Some(k)) if k.verdict == v.equivalent => k.seen = true,
+                (false, _) => {
+                    failures.push(format!(
+                        "{pass}: expected {expected}, got {} ({}), not a known disagreement: {pred:?} vs {gold:?}",
+                        v.equivalent, v.reason
+                    ));
+                    if print {
+                        let entry = serde_json::json!({"pass": pass, "pred": pred, "gold": gold, "verdict": v.equivalent, "why": ""});
+                        println!("{entry}");
+                    }
+                }
+            }
+        }
+        eprintln!("{pass}: {agree}/{total} agree with expected ({:.1}%)", 100.0 * agree as f64 / total.max(1) as f64);
+    }
+    for ((pass, pred, gold), k) in &known {
+        if !k.seen {
+            failures.push(format!("{pass}: listed but not in the case files ({}): {pred:?} vs {gold:?}", k.why));
+        }
+    }
+    eprintln!("{} known disagreements, each with its reason in tests/known_disagreements.jsonl", known.len());
     for f in &failures {
-        eprintln!("{f}");
+        eprintln!("FAIL {f}");
     }
-    let pct = |a: usize, b: usize| 100.0 * a as f64 / b.max(1) as f64;
-    // Agreement where our deliberate decisions replace Math-Verify's policy verdicts.
-    let mv_decided = mv.agree - mv_policy_agree(&mv) + mv.decided_ok;
-    eprintln!(
-        "mathverify_cases: {}/{} agree with expected ({:.1}%); with our {} decisions: {}/{} ({:.1}%)",
-        mv.agree,
-        mv.total,
-        pct(mv.agree, mv.total),
-        mv.decided,
-        mv_decided,
-        mv.total,
-        pct(mv_decided, mv.total)
-    );
-    eprintln!(
-        "other_cases: {}/{} agree with expected with default options ({:.1}%); with each grader's convention as options: {}/{} ({:.1}%)",
-        other.agree,
-        other.total,
-        pct(other.agree, other.total),
-        other_conv.agree,
-        other_conv.total,
-        pct(other_conv.agree, other_conv.total)
-    );
-    for f in &graded_failures {
-        eprintln!("  (grader conventions) {f}");
-    }
-    // Targets: ≥ 99% on mathverify_cases (with our decisions on its policy lines), ≥ 95% on other_cases run with
-    // each grader's convention; with one set of default options other_cases mixes conventions and must stay ≥ 93%.
-    let ok = pct(mv_decided, mv.total) >= 99.0
-        && pct(other_conv.agree, other_conv.total) >= 95.0
-        && pct(other.agree, other.total) >= 93.0
-        && mv.decided_ok == mv.decided;
-    if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE }
-}
-
-/// How many decided lines agreed with Math-Verify's own expectation (they are counted by `decided_ok` instead).
-fn mv_policy_agree(t: &Tally) -> usize {
-    // Recomputed from the file so the two counts stay consistent.
-    let path = format!("{DIR}mathverify_cases.jsonl");
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let _ = t;
-    text.lines()
-        .enumerate()
-        .filter(|(k, _)| DECISIONS.iter().any(|d| d.0 == k + 1))
-        .filter(|(_, line)| {
-            let Ok(case) = serde_json::from_str::<Value>(line) else { return false };
-            let v = verify_with(
-                case["pred"].as_str().unwrap_or_default(),
-                case["gold"].as_str().unwrap_or_default(),
-                &options_for(&case),
-            );
-            Some(v.equivalent) == case["expected"].as_bool()
-        })
-        .count()
+    if failures.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
 }

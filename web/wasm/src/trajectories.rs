@@ -46,7 +46,7 @@ pub fn regrade(trajectory: Trajectory) -> Row {
             let v = cir_verify::verify(answer, &trajectory.gold);
             cir_record::Verdict { equivalent: v.equivalent, reason: v.reason.to_string() }
         }
-        None => cir_record::Verdict { equivalent: false, reason: "no answer found".into() },
+        None => cir_record::Verdict { equivalent: false, reason: cir_verify::NO_ANSWER.into() },
     };
     let changed = trajectory.verdict.as_ref().is_some_and(|v| v.equivalent != regrade.equivalent);
     Row { trajectory, answer, regrade, changed }

@@ -10,6 +10,8 @@ use num_traits::{One, Signed, ToPrimitive, Zero};
 
 use crate::ast::{Constant, Func, Node};
 
+use super::tree::{has_degrees, to_radians};
+
 /// Exact values larger than this many bits (numerator + denominator, both parts) fall back to floats, which bounds
 /// the time and memory of `10^{10^{10}}` and friends.
 pub(crate) const MAX_BITS: u64 = 1 << 14;
@@ -389,9 +391,15 @@ fn real_int(v: &Val) -> Option<i64> {
 }
 
 fn apply(f: Func, args: &[Node], env: &Env, pct: PercentRead, work: &Cell<u32>) -> Res {
+    // A trigonometric function's argument is an angle: degrees in it are always radians (`\sin 30^\circ` = 1/2).
+    let angle = matches!(f, Func::Sin | Func::Cos | Func::Tan | Func::Sec | Func::Csc | Func::Cot);
     let mut vals = Vec::with_capacity(args.len());
     for a in args {
-        vals.push(eval(a, env, pct, work)?);
+        vals.push(if angle && has_degrees(a) {
+            eval(&to_radians(a), env, pct, work)?
+        } else {
+            eval(a, env, pct, work)?
+        });
     }
     let first = vals.first().cloned().ok_or(NoValue::NotNumeric)?;
     match f {

@@ -7,6 +7,7 @@
 #[cfg(test)]
 mod test;
 
+use crate::latex;
 use crate::span::Span;
 
 /// How digits around a comma are read; the verifier tries several readings of an ambiguous answer.
@@ -83,48 +84,6 @@ pub(crate) struct Token {
     pub kind: Kind,
     pub span: Span,
 }
-
-/// Commands whose braced argument is prose, lexed as one [`Kind::Text`] token.
-const TEXT_COMMANDS: &[&str] =
-    &["text", "textbf", "textit", "textrm", "textsf", "texttt", "textnormal", "mbox", "hbox", "emph", "textup"];
-
-/// Commands that only change spacing or size: dropped.
-const SPACING: &[&str] = &[
-    "quad",
-    "qquad",
-    "left",
-    "right",
-    "big",
-    "Big",
-    "bigg",
-    "Bigg",
-    "bigl",
-    "bigr",
-    "Bigl",
-    "Bigr",
-    "biggl",
-    "biggr",
-    "Biggl",
-    "Biggr",
-    "displaystyle",
-    "textstyle",
-    "scriptstyle",
-    "limits",
-    "nolimits",
-    "middle",
-    "enspace",
-    "thinspace",
-    "negthinspace",
-    "medspace",
-    "thickspace",
-    "hfill",
-    "noindent",
-    "nonumber",
-    "notag",
-    "newline",
-    "cr",
-    "relax",
-];
 
 /// Splits `src` into tokens. Never fails: unknown characters become [`Kind::Other`].
 pub(crate) fn lex(src: &str, style: NumberStyle) -> Vec<Token> {
@@ -283,14 +242,14 @@ fn command(src: &str, name: &str, name_start: usize, mut i: usize, out: &mut Vec
     let b = src.as_bytes();
     let span = Span::new(name_start, i);
     let mut push = |kind| out.push(Token { kind, span });
-    if SPACING.contains(&name) {
+    if latex::SPACING.contains(&name) {
         // `\left.` and `\right.` are invisible delimiters.
         if matches!(name, "left" | "right") && b.get(i) == Some(&b'.') {
             i += 1;
         }
         return i;
     }
-    if TEXT_COMMANDS.contains(&name) {
+    if latex::TEXT_COMMANDS.contains(&name) {
         let j = skip_ws(b, i);
         if b.get(j) == Some(&b'{') {
             let end = matching_brace(b, j);
@@ -309,30 +268,7 @@ fn command(src: &str, name: &str, name_start: usize, mut i: usize, out: &mut Vec
         }
         return i;
     }
-    let kind = match name {
-        "pm" => Kind::PlusMinus,
-        "mp" => Kind::PlusMinus,
-        "cdot" | "ast" | "bullet" => Kind::Dot,
-        "times" => Kind::Times,
-        "div" => Kind::Slash,
-        "le" | "leq" | "leqslant" | "leqq" => Kind::Le,
-        "ge" | "geq" | "geqslant" | "geqq" => Kind::Ge,
-        "lt" => Kind::Lt,
-        "gt" => Kind::Gt,
-        "ne" | "neq" => Kind::Ne,
-        "approx" | "simeq" | "thickapprox" => Kind::Approx,
-        "infty" | "infin" | "infinity" => Kind::Infinity,
-        "pi" => Kind::Pi,
-        "circ" | "degree" | "degrees" => Kind::Degree,
-        "lvert" | "rvert" | "vert" | "mid" => Kind::Pipe,
-        "lbrace" => Kind::SetOpen,
-        "rbrace" => Kind::SetClose,
-        "colon" => Kind::Colon,
-        "prime" => Kind::Prime,
-        "dfrac" | "tfrac" | "cfrac" | "frac" | "sqrt" | "binom" | "dbinom" | "tbinom" => Kind::Command,
-        _ => Kind::Command,
-    };
-    push(kind);
+    push(latex::symbol(name).unwrap_or(Kind::Command));
     i
 }
 

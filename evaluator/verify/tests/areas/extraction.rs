@@ -70,6 +70,7 @@ fn double_escaped_commands() {
 fn no_answer() {
     x("", None)
 }
+
 #[test]
 fn verdict_carries_the_extracted_answers() {
     let v = cir_verify::verify("so the answer is $\\boxed{\\dfrac{1}{2}}$.", "The answer: \\boxed{0.5}");
@@ -79,4 +80,10 @@ fn verdict_carries_the_extracted_answers() {
         (none.reason, none.pred_answer, none.gold_answer.as_deref()),
         (cir_verify::Reason::NoAnswer, None, Some("3"))
     );
+}
+
+#[test]
+fn no_answer_reason_is_the_shared_constant() {
+    let v = cir_verify::verify("   ", "7");
+    assert_eq!((v.equivalent, v.reason.to_string()), (false, cir_verify::NO_ANSWER.to_string()));
 }

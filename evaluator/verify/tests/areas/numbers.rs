@@ -1,4 +1,5 @@
-use super::t;
+use super::{t, t_with};
+use cir_verify::{Options, PercentMode};
 
 #[test]
 fn big_integers() {
@@ -164,4 +165,47 @@ fn big_powers_exact() {
 #[test]
 fn big_powers_differ_by_one() {
     t("2^{2019} - 2021", "2^{2019} - 2020", false)
+}
+
+// Issue 17: no false accepts between decimals and between percents.
+#[test]
+fn decimal_with_extra_digits_is_another_number() {
+    t("3.14", "3.1", false)
+}
+#[test]
+fn decimal_with_extra_small_digits_is_another_number() {
+    t("0.0052", "0.005", false)
+}
+#[test]
+fn decimals_equal_as_numbers() {
+    t("2.50", "2.5", true)
+}
+#[test]
+fn decimal_against_a_finite_fraction_is_exact() {
+    t("0.3", "\\frac{1}{4}", false)
+}
+#[test]
+fn coarser_decimal_precision_option() {
+    let o = Options { coarser_decimal_precision: true, ..Options::default() };
+    t_with("3.14", "3.1", &o, true);
+    t_with("1.2500125", "1.25", &o, true);
+    t_with("3.2", "3.1", &o, false);
+}
+#[test]
+fn two_percents_compared_as_written() {
+    t("0.4\\%", "40\\%", false)
+}
+#[test]
+fn bare_number_against_a_percent_stays_lenient() {
+    t("0.4", "40\\%", true)
+}
+#[test]
+fn each_side_percent_option() {
+    let o = Options { percent: PercentMode::EachSide, ..Options::default() };
+    t_with("0.4\\%", "40\\%", &o, true);
+    t_with("0.5\\%", "40\\%", &o, false);
+}
+#[test]
+fn scaled_percent_has_two_more_decimal_places() {
+    t("28.5\\%", "\\frac{1}{3}", false)
 }

@@ -69,3 +69,25 @@ fn time_is_not_ratio() {
 fn inverse_function_label() {
     t("f^{-1}(x) = 2x+1", "2x+1", true)
 }
+
+// Issue 17: an equation whose left side is a named quantity states its value.
+#[test]
+fn angle_measure_label() {
+    t("m\\angle PQR = 75^\\circ", "75^\\circ", true)
+}
+#[test]
+fn function_value_label() {
+    t("\\sin A = \\frac{3}{5}", "\\frac{3}{5}", true)
+}
+#[test]
+fn word_label() {
+    t("\\text{area} = 12", "12", true)
+}
+#[test]
+fn sum_before_equals_is_an_equation() {
+    t("10", "x + y = 10", false)
+}
+#[test]
+fn named_quantity_with_wrong_value() {
+    t("m\\angle PQR = 75^\\circ", "65^\\circ", false)
+}

@@ -70,3 +70,29 @@ fn sums_by_structure() {
 fn sums_with_other_bounds() {
     t("F_n = \\sum_{k=0}^{n-2} F_k F_{n-k-2}", "F_n = \\sum_{k=0}^{n-1} F_k F_{n-k-1}", false)
 }
+
+// Issue 17: a function's argument written without parentheses runs to the next operator.
+#[test]
+fn trig_argument_runs_to_next_operator() {
+    t("\\cos 2x", "\\cos^2 x - \\sin^2 x", true)
+}
+#[test]
+fn trig_argument_is_not_a_factor_after() {
+    t("\\cos 2x", "x\\cos(2)", false)
+}
+#[test]
+fn trig_argument_stops_at_next_function() {
+    t("\\sin x \\cos x", "\\frac{1}{2}\\sin 2x", true)
+}
+#[test]
+fn sine_of_degrees_is_an_angle() {
+    t("\\sin 30^\\circ", "\\frac{1}{2}", true)
+}
+#[test]
+fn inverse_trig_notation() {
+    t("\\tan^{-1} 1", "\\frac{\\pi}{4}", true)
+}
+#[test]
+fn inverse_tangent_is_not_cotangent() {
+    t("\\tan^{-1} x", "\\cot x", false)
+}
