@@ -24,7 +24,7 @@ pub struct Conventions {
     /// How `%` is read: `lenient` (a bare 28 or 0.28 equals 28%; two percents as written; default), `unit` (28
     /// only), `scaled` (0.28 only) or `each-side` (each side's % either way, so 0.4% equals 40%: Qwen2.5-Math's
     /// include_percentage).
-    #[arg(long, value_parser = ["lenient", "unit", "scaled", "each-side"], default_value = "lenient")]
+    #[arg(long, value_parser = PercentMode::NAMES, default_value = "lenient")]
     pub percent: String,
     /// Also accept numbers 100× apart (symeval's convention).
     #[arg(long)]
@@ -54,12 +54,7 @@ impl Conventions {
         Options {
             ordered_lists: self.ordered_lists,
             unordered_tuples: self.unordered_tuples,
-            percent: match self.percent.as_str() {
-                "unit" => PercentMode::Unit,
-                "scaled" => PercentMode::Scaled,
-                "each-side" => PercentMode::EachSide,
-                _ => PercentMode::Lenient,
-            },
+            percent: self.percent.parse().unwrap_or_default(),
             percent_scaling: self.percent_scaling,
             allow_renaming: self.allow_renaming,
             relation_vs_set: !self.no_relation_vs_set,

@@ -82,6 +82,27 @@ pub enum Error {
     /// A built-in model's weights could not be fetched or verified.
     #[error(transparent)]
     Fetch(#[from] cir_fetch::Error),
+    /// A training configuration that cannot be used (a setting out of range, a TOML file that does not parse).
+    #[error("invalid training config: {0}")]
+    TrainConfig(String),
+    /// A dataset or template of a training run.
+    #[error(transparent)]
+    Data(#[from] cir_data::Error),
+    /// The sandbox could not be prepared.
+    #[error(transparent)]
+    Sandbox(#[from] cir_runtime::Error),
+    /// A run folder that cannot be used: no checkpoint to resume, a checkpoint from another config.
+    #[error("run folder {path}: {message}")]
+    Run {
+        /// The folder.
+        path: PathBuf,
+        /// What is wrong and what to do.
+        message: String,
+    },
+    /// The RL objective's input is malformed (ragged arrays, a length that does not match, a value that is not
+    /// finite, an unknown estimator or aggregation name, clip bounds out of range).
+    #[error("invalid objective input: {0}")]
+    Objective(String),
     /// A model name that is neither a path nor a built-in model.
     #[error("{name:?} is not a file or folder, nor a built-in model (built in: {known})")]
     UnknownModel {

@@ -133,6 +133,32 @@ impl Tokenizer {
         Ok(Self::new(inner, chat_template))
     }
 
+    /// A tokenizer from its `tokenizer.json` text.
+    ///
+    /// # Errors
+    /// [`Error::Tokenizer`] when the text is not a tokenizer.
+    pub fn from_json(json: &str, chat_template: Option<String>) -> Result<Self> {
+        let inner: tokenizers::Tokenizer =
+            json.parse().map_err(|e| Error::Tokenizer(format!("tokenizer.json: {e}")))?;
+        Ok(Self::new(inner, chat_template))
+    }
+
+    /// Writes `tokenizer.json` (and `tokenizer_config.json` with the chat template, when there is one) into `dir`,
+    /// as Hugging Face folders hold them.
+    ///
+    /// # Errors
+    /// [`Error::Tokenizer`] or [`Error::Io`] when the files cannot be written.
+    pub fn save_dir(&self, dir: &Path) -> Result<()> {
+        std::fs::create_dir_all(dir).map_err(Error::io(dir))?;
+        self.inner.save(dir.join("tokenizer.json"), false).map_err(|e| Error::Tokenizer(format!("saving: {e}")))?;
+        if let Some(template) = &self.chat_template {
+            let path = dir.join("tokenizer_config.json");
+            let json = serde_json::to_string_pretty(&json!({"chat_template": template})).unwrap_or_default();
+            std::fs::write(&path, json).map_err(Error::io(&path))?;
+        }
+        Ok(())
+    }
+
     /// Token ids of `text`, without adding special tokens (special tokens written in the
     /// text are still recognised).
     ///

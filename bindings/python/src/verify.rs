@@ -41,6 +41,7 @@ options!(
     percent_scaling,
     allow_renaming,
     relation_vs_set,
+    coarser_decimal_precision,
     relative_tolerance,
     lenient_last_line,
 );
@@ -73,19 +74,12 @@ impl OptionValue for Option<f64> {
 }
 
 impl OptionValue for PercentMode {
-    /// `"lenient"`, `"unit"` or `"scaled"`, as `cir-eval grade --percent`.
+    /// One of [`PercentMode::NAMES`], as `cir-eval grade --percent`.
     fn read(value: &Bound<'_, PyAny>, name: &str) -> PyResult<Self> {
-        let text: PyBackedStr = value
-            .extract()
-            .map_err(|_| PyTypeError::new_err(format!("option {name} takes \"lenient\", \"unit\" or \"scaled\"")))?;
-        match &*text {
-            "lenient" => Ok(PercentMode::Lenient),
-            "unit" => Ok(PercentMode::Unit),
-            "scaled" => Ok(PercentMode::Scaled),
-            other => Err(PyValueError::new_err(format!(
-                "option {name} is {other:?}: use \"lenient\", \"unit\" or \"scaled\""
-            ))),
-        }
+        let names = PercentMode::NAMES.map(|n| format!("{n:?}")).join(", ");
+        let text: PyBackedStr =
+            value.extract().map_err(|_| PyTypeError::new_err(format!("option {name} takes one of {names}")))?;
+        text.parse().map_err(|e: String| PyValueError::new_err(format!("option {name}: {e}")))
     }
 }
 
@@ -148,10 +142,12 @@ impl Verdict {
 /// Options (keywords, defaults = exact mathematical equivalence):
 ///   ordered_lists=False       compare bare lists and sets in order
 ///   unordered_tuples=False    compare parenthesized tuples as sets (symeval's compare_sets)
-///   percent="lenient"         "lenient": 28% equals 28 and 0.28; "unit": 28 only; "scaled": 0.28 only
+///   percent="lenient"         "lenient": a bare 28 or 0.28 equals 28%, two percents as written; "unit": 28 only;
+///                             "scaled": 0.28 only; "each-side": 0.4% equals 40% (Qwen2.5-Math)
 ///   percent_scaling=False     also accept numbers 100x apart (symeval)
 ///   allow_renaming=False      accept a consistent renaming of variables (Math-Verify's strict=False)
 ///   relation_vs_set=True      compare a relation prediction with a set gold (False: Math-Verify's default)
+///   coarser_decimal_precision=False  between two decimals the coarser sets the precision (FinQA)
 ///   relative_tolerance=None   relative tolerance for numbers, e.g. 1e-4 (None: decimals count to the digits written)
 ///   lenient_last_line=False   when nothing else is found, take the last integer on the last line
 /// An unknown option is a TypeError that names the valid ones (also in cir.VERIFY_OPTIONS).

@@ -44,6 +44,8 @@ def test_verdict_carries_the_extracted_answers():
         ("28\\%", "28", {"percent": "scaled"}),
         ("28\\%", "0.28", {"percent": "unit"}),
         ("0.28", "28", {"percent_scaling": True}),
+        ("0.4\\%", "40\\%", {"percent": "each-side"}),
+        ("3.14", "3.1", {"coarser_decimal_precision": True}),
         ("f(y) = y^2", "f(x) = x^2", {"allow_renaming": True}),
         ("-2 \\le x \\le 7", "[-2, 7]", {"relation_vs_set": False}),
         ("3.15", "3.14159", {"relative_tolerance": 1e-2}),
@@ -61,6 +63,7 @@ def test_every_option_is_tested_above_and_in_the_stub():
         "percent_scaling",
         "allow_renaming",
         "relation_vs_set",
+        "coarser_decimal_precision",
         "relative_tolerance",
         "lenient_last_line",
     }

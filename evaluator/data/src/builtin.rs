@@ -2,6 +2,9 @@
 //! integer, so that a fresh machine can run the whole loop (generation, code execution, grading) with nothing to
 //! download but the model and the interpreter.
 //!
+//! `builtin:mul` (64) and `builtin:mul-train` (4096) are products of two 3- or 4-digit numbers: the CPU RL demo's
+//! task.
+//!
 //! `builtin:arith` (40 problems) is the evaluation set; `builtin:arith-train` (4096 problems, another seed, no
 //! problem shared with the evaluation set) is for training. Eight kinds, in turn: a product of two large integers,
 //! a modular power, inclusion–exclusion counting, a sum of primes, a greatest common divisor, a Fibonacci number
@@ -12,7 +15,7 @@
 use crate::Problem;
 
 /// The names `builtin:NAME` accepts.
-pub const NAMES: &[&str] = &["arith", "arith-train"];
+pub const NAMES: &[&str] = &["arith", "arith-train", "mul", "mul-train"];
 
 /// The problems of the built-in benchmark `name` (without the `builtin:` prefix).
 pub fn problems(name: &str) -> Option<Vec<Problem>> {
@@ -22,8 +25,26 @@ pub fn problems(name: &str) -> Option<Vec<Problem>> {
             let eval: std::collections::HashSet<String> = arith(0x00c1_a001, 40).into_iter().map(|p| p.text).collect();
             Some(arith(0x00c1_a002, 4096 + 64).into_iter().filter(|p| !eval.contains(&p.text)).take(4096).collect())
         }
+        "mul" => Some(mul(0x00c1_b001, 64)),
+        "mul-train" => {
+            let eval: std::collections::HashSet<String> = mul(0x00c1_b001, 64).into_iter().map(|p| p.text).collect();
+            Some(mul(0x00c1_b002, 4096 + 64).into_iter().filter(|p| !eval.contains(&p.text)).take(4096).collect())
+        }
         _ => None,
     }
+}
+
+/// `count` products of two 3- or 4-digit numbers, written tersely (`4823*7719`): the CPU RL demo's task, which a
+/// small model cannot do in its head but can do with one line of Python.
+pub fn mul(seed: u64, count: usize) -> Vec<Problem> {
+    let mut rng = SplitMix(seed);
+    (0..count)
+        .map(|i| {
+            let a = rng.range(100, 9999);
+            let b = rng.range(100, 9999);
+            Problem::new(format!("{i}"), format!("{a}*{b}"), (a * b).to_string())
+        })
+        .collect()
 }
 
 /// `count` arithmetic problems from `seed`, the kinds in turn.
@@ -230,6 +251,10 @@ mod tests {
         let texts: std::collections::HashSet<&str> = train.iter().map(|p| p.text.as_str()).collect();
         assert!(eval.iter().all(|p| !texts.contains(p.text.as_str())));
         assert!(problems("nope").is_none());
+        let mul = problems("mul").unwrap();
+        assert_eq!((mul.len(), problems("mul-train").unwrap().len()), (64, 4096));
+        let (a, b) = mul[0].text.split_once('*').unwrap();
+        assert_eq!(a.parse::<u128>().unwrap() * b.parse::<u128>().unwrap(), mul[0].gold.parse::<u128>().unwrap());
         // Every answer is a plain non-negative integer.
         assert!(eval.iter().chain(&train).all(|p| p.gold.bytes().all(|b| b.is_ascii_digit())));
         // One of each kind in the first eight.

@@ -6,6 +6,8 @@
 //!   (`chat_template_kwargs.enable_thinking = false`).
 //! - `cir-chat`: the same text as one user message through the model's own chat template (an instruct model in
 //!   process, or any chat endpoint), no extra template arguments.
+//! - `cir-plain`: the problem alone and a newline, raw text (a model trained on this project's own format, such as
+//!   the RL demo's).
 //! - a file path: the file's text with `{problem}` replaced, sent to `/v1/completions` (or chat with `--api chat`).
 
 use serde_json::{Map, Value, json};
@@ -64,11 +66,12 @@ impl Template {
             "cir-qwen-math" => Ok(builtin(Api::Completions, json!({}))),
             "cir-qwen3" => Ok(builtin(Api::Chat, json!({"chat_template_kwargs": {"enable_thinking": false}}))),
             "cir-chat" => Ok(builtin(Api::Chat, json!({}))),
+            "cir-plain" => Ok(Template { text: "{problem}\n".into(), ..builtin(Api::Completions, json!({})) }),
             path => {
                 let fail = |message: String| Error::Template { name: path.to_owned(), message };
                 let text = std::fs::read_to_string(path).map_err(|e| {
                     fail(format!(
-                        "{e} (built-in templates: cir-qwen-math, cir-qwen3, cir-chat; anything else is a file path)"
+                        "{e} (built-in templates: cir-qwen-math, cir-qwen3, cir-chat, cir-plain; anything else is a file path)"
                     ))
                 })?;
                 if !text.contains("{problem}") {

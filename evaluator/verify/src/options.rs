@@ -18,6 +18,33 @@ pub enum PercentMode {
     EachSide,
 }
 
+impl PercentMode {
+    /// Every mode's name, as flags and option strings spell it.
+    pub const NAMES: [&'static str; 4] = ["lenient", "unit", "scaled", "each-side"];
+
+    /// The mode's name (`each-side`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PercentMode::Lenient => "lenient",
+            PercentMode::Unit => "unit",
+            PercentMode::Scaled => "scaled",
+            PercentMode::EachSide => "each-side",
+        }
+    }
+}
+
+impl std::str::FromStr for PercentMode {
+    type Err = String;
+
+    /// One of [`PercentMode::NAMES`]; anything else is an error that lists them.
+    fn from_str(s: &str) -> Result<Self, String> {
+        [PercentMode::Lenient, PercentMode::Unit, PercentMode::Scaled, PercentMode::EachSide]
+            .into_iter()
+            .find(|m| m.as_str() == s)
+            .ok_or_else(|| format!("percent mode {s:?}: use one of {}", PercentMode::NAMES.join(", ")))
+    }
+}
+
 /// Conventions of a comparison. `Options::default()` is mathematically exact equivalence with the conventions of
 /// `../shared/verifier-cases/README.md`.
 #[derive(Clone, Debug, PartialEq)]

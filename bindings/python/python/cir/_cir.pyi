@@ -17,8 +17,9 @@ class VerifyOptions(TypedDict, total=False):
     """Default False: compare bare lists (1, 2, 3) and sets in order; tuples and intervals are always ordered."""
     unordered_tuples: bool
     """Default False: compare parenthesized tuples as sets (symeval's compare_sets)."""
-    percent: Literal["lenient", "unit", "scaled"]
-    """Default "lenient": 28% equals 28 and 0.28; "unit": 28 only; "scaled": 0.28 only."""
+    percent: Literal["lenient", "unit", "scaled", "each-side"]
+    """Default "lenient": a bare 28 or 0.28 equals 28%, two percents are compared as written; "unit": 28 only;
+    "scaled": 0.28 only; "each-side": each side's % read either way (0.4% equals 40%; Qwen2.5-Math's leniency)."""
     percent_scaling: bool
     """Default False: also accept numbers 100x apart (symeval's convention)."""
     allow_renaming: bool
@@ -26,6 +27,9 @@ class VerifyOptions(TypedDict, total=False):
     relation_vs_set: bool
     """Default True: compare a relation prediction (-2 <= x <= 7) with a set gold ([-2, 7]); False is
     Math-Verify's allow_set_relation_comp=False."""
+    coarser_decimal_precision: bool
+    """Default False: between two decimals the coarser one sets the precision (3.14 equals 3.1; FinQA's
+    convention)."""
     relative_tolerance: float | None
     """Default None (decimals count to the digits written): a relative tolerance for numbers, e.g. 1e-4; >= 0."""
     lenient_last_line: bool

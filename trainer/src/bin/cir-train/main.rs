@@ -8,6 +8,8 @@ use anyhow::{Context, Result};
 use cir_trainer::{CompletionServer, DeviceKind, SamplingParams, generate, load};
 use clap::{Args, Parser, Subcommand};
 
+mod train;
+
 #[derive(Parser)]
 #[command(name = "cir-train", about = "The cir policy model: generate, serve, train")]
 struct Cli {
@@ -54,6 +56,12 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         n: usize,
     },
+    /// Trains with the paper's RL method: rollouts through the sandbox, verl's objective, checkpoints, metrics.
+    Rl(Box<train::RlArgs>),
+    /// Supervised warm start on trajectories (the model's own tokens; tool output masked).
+    Sft(train::SftArgs),
+    /// Writes a run's curves (metrics.jsonl, validation.jsonl) as one SVG.
+    Plot(train::PlotArgs),
     /// Serves the model behind the OpenAI-compatible API: /v1/completions, /v1/chat/completions (streaming too),
     /// /tokenize, /v1/models.
     Serve {
@@ -90,6 +98,29 @@ fn main() -> std::process::ExitCode {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.cmd {
+        Command::Rl(args) => {
+            let s = train::rl(&args)?;
+            if let (Some(first), Some(last)) = (s.metrics.first(), s.metrics.last()) {
+                eprintln!(
+                    "steps {}–{}: reward {:+.3} → {:+.3}, accuracy {:.3} → {:.3}",
+                    first.step, last.step, first.reward_mean, last.reward_mean, first.accuracy, last.accuracy
+                );
+            }
+            for v in &s.validation {
+                eprintln!("validation at step {}: accuracy {:.3}", v.step, v.accuracy);
+            }
+            Ok(())
+        }
+        Command::Sft(args) => {
+            let (first, last) = train::sft(&args)?;
+            eprintln!("loss {first:.4} → {last:.4}");
+            Ok(())
+        }
+        Command::Plot(args) => {
+            let path = train::plot(&args)?;
+            println!("{}", path.display());
+            Ok(())
+        }
         Command::Generate { model, prompt, max_tokens, temperature, top_p, top_k, seed, n } => {
             let loaded = model.load()?;
             let tok = loaded.tokenizer.as_ref().context("the model has no tokenizer")?;
