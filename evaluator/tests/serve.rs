@@ -198,10 +198,29 @@ fn run_code_speaks_sandbox_fusion() {
     let (_, empty) = run_code(&s, json!({"code": "  ", "language": "python"}));
     assert_eq!((empty["status"].as_str(), empty["run_result"]["stdout"].as_str()), (Some("Success"), Some("")));
 
+    // SandboxFusion's files: placed (base64) in the folder the code starts in, fetch_files returned base64.
+    let (code, files) = run_code(
+        &s,
+        json!({"code": "import os\nprint(os.getcwd(), sorted(os.listdir()))\nopen('out.txt', 'w').write(open('a/in.txt').read() * 2)",
+               "language": "python", "files": {"a/in.txt": "aGk=", "IGNORE_THIS_FILE.txt": "eA==", "none.txt": null},
+               "fetch_files": ["out.txt", "a/in.txt", "absent.txt"]}),
+    );
+    assert_eq!(code, 200, "{files}");
+    assert_eq!(files["run_result"]["stdout"], "/tmp ['a']\n", "{files}");
+    assert_eq!(files["files"], json!({"out.txt": "aGloaQ==", "a/in.txt": "aGk="}), "{files}");
+    // An empty script still gets its files placed and fetched.
+    let (_, kept) =
+        run_code(&s, json!({"code": "", "language": "python", "files": {"x": "eA=="}, "fetch_files": ["x"]}));
+    assert_eq!(kept["files"], json!({"x": "eA=="}), "{kept}");
+
     for (body, needle) in [
         (json!({"code": "print(1)", "language": "cpp"}), "language \"cpp\" is not supported"),
         (json!({"code": "print(1)", "language": "python", "gpu": true}), "unsupported field(s) gpu"),
-        (json!({"code": "print(1)", "language": "python", "files": {"a.txt": "aGk="}}), "files and fetch_files"),
+        (json!({"code": "print(1)", "language": "python", "files": {"/etc/a.txt": "aGk="}}), "not a path in /tmp"),
+        (
+            json!({"code": "print(1)", "language": "python", "files": {"a.txt": "a!b"}}),
+            "files[\"a.txt\"] is not base64",
+        ),
         (json!({"language": "python"}), "missing field `code`"),
         (json!({"code": "print(1)", "language": "python", "run_timeout": -1}), "run_timeout must be a positive"),
     ] {
