@@ -37,4 +37,21 @@ for round in $(seq "$rounds"); do
   for side in before after; do
     CIR_BENCH_LATENCY_ONLY=1 CIR_BENCH_LABEL="$side" "$work/exec-$side" | sed "s/^| /| $round | /"
   done
-done
+done | tee "$work/rows"
+echo
+echo "Median over the rounds of each row's median (ms):"
+echo
+python3 - "$work/rows" <<'SUMMARY'
+import collections, statistics, sys
+rows = collections.defaultdict(list)
+for line in open(sys.argv[1]):
+    cells = [c.strip() for c in line.strip().strip("|").split("|")]
+    side, mode = cells[1].split(" ", 1)
+    rows[(mode, cells[2])].append((side, float(cells[4])))
+print("| instance | snippet | before | after | after / before |")
+print("| --- | --- | --- | --- | --- |")
+for (mode, snippet), values in rows.items():
+    median = {side: statistics.median(v for s, v in values if s == side) for side in ("before", "after")}
+    print(f"| {mode.strip('()')} | {snippet} | {median['before']:.2f} | {median['after']:.2f} | "
+          f"{median['after'] / median['before']:.2f} |")
+SUMMARY
