@@ -34,9 +34,9 @@
 //!
 //! # How it is built
 //!
-//! [`builder`] loads the interpreter; [`sandbox`] admits an execution and takes an instance from [`spares`] (a used
-//! one put back to the snapshot, see [`reset`]) or maps a new one; [`guest`] gives it a host side and runs the code;
-//! [`outcome`] turns how the turn ended into a [`Status`]; [`wasi`] is everything the guest can call.
+//! `builder` loads the interpreter; `sandbox` admits an execution and takes an instance from `spares` (a used
+//! one put back to the snapshot, see `reset`) or maps a new one; `guest` gives it a host side and runs the code;
+//! `outcome` turns how the turn ended into a [`Status`]; `wasi` is everything the guest can call.
 #![deny(missing_docs)]
 
 pub use builder::SandboxBuilder;

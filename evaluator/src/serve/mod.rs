@@ -6,8 +6,8 @@
 //!   them), so a verl config or any SandboxFusion client only changes its URL. `language` must be `python`;
 //!   `files` (base64 contents) are placed in the guest's `/tmp`, the folder the code starts in, and `fetch_files`
 //!   come back base64-encoded in `files`, as SandboxFusion does, within the sandbox's `/tmp` quotas; `stdin` is the
-//!   guest's standard input. Python runs as a script (no echo of a final
-//!   expression). Errors come in SandboxFusion's format (`status: SandboxError`, `message`).
+//!   guest's standard input. Python runs as a script (no echo of a final expression). Errors come in SandboxFusion's
+//!   format (`status: SandboxError`, `message`).
 //! - `POST /v1/exec`: `{code, seed?, limits?: {timeout_s, memory_mib, output_bytes, fuel}, echo?, stateful?,
 //!   session?}` → `{execution, feedback, session?, session_open?}`: cir's execution record and the exact CIR
 //!   feedback text. `stateful: true` opens a session (one interpreter kept across calls) and returns its id;
@@ -25,6 +25,10 @@
 //!
 //! Requests with limits other than the server's defaults run in a sandbox built for those limits on first use
 //! (seconds: the compiled module is loaded again) and kept for later requests; at most `--limit-sets` are kept.
+//!
+//! The modules follow a request: `server` accepts it, `routes` names its endpoint, `reply` checks the token and
+//! reads the body, `handlers` answers it, `limits` turns its limits into the key of the sandbox `engine` keeps
+//! for them, and the execution runs on a [`cir_runtime::Queue`].
 
 mod api;
 mod engine;

@@ -49,7 +49,7 @@ enum Entry {
 }
 
 /// One guest's descriptor table, its `/tmp` and its standard input. Standard output and error are the caller's
-/// (see [`Files::is_output`]): their cap stops the guest, which only the caller can do.
+/// (see [`Files::output`]): their cap stops the guest, which only the caller can do.
 pub(crate) struct Files {
     table: Vec<Option<Entry>>,
     stdlib: Arc<Tree>,
