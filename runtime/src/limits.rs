@@ -25,10 +25,11 @@ pub struct Limits {
     pub fuel: Option<u64>,
     /// Cap on the bytes the guest's `/tmp` holds (files' lengths plus symlink targets) in one execution, or in one
     /// [`Session`](crate::Session) as a whole. Default 64 MiB: far more than a math or coding task's data files, an
-    /// eighth of the default memory cap, and bounded host memory however many executions run at once (64 in
-    /// `cir-eval serve`'s queue: 4 GiB at worst). The files live in host memory, which never holds more than this;
-    /// past it the guest's write is short, then fails with `OSError: [Errno 51] No space left on device`
-    /// (`ENOSPC`, WASI's number), and the execution goes on.
+    /// eighth of the default memory cap, and a bound on host memory per running execution or open session
+    /// (`cir-eval serve`'s defaults, one execution per core and 32 sessions, hold 2.1 GiB of files at worst on 2
+    /// cores). The files live in host memory, which never holds more than this; past it the guest's write is short,
+    /// then fails with `OSError: [Errno 51] No space left on device` (`ENOSPC`, WASI's number), and the execution
+    /// goes on.
     pub tmp_bytes: u64,
     /// Cap on the names in the guest's `/tmp` (files, folders, symlinks, extra hard links) in one execution or
     /// session. Default 4096: more than any task writes, and it bounds the host's bookkeeping (a few hundred bytes
