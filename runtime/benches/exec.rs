@@ -2,7 +2,12 @@
 //!
 //! Run: `cargo bench -p cir-runtime --bench exec` (add `CIR_BENCH_NO_PRELOAD=1` to also measure an interpreter
 //! snapshotted without the math-stack preload; it is built and compiled on first use, minutes). The Python
-//! baselines are `python3 runtime/benches/baseline.py`. The README records a run of both.
+//! baselines are `python3 runtime/benches/baseline.py`; `runtime/benches/before-after.sh COMMIT` runs the latency
+//! table of this file built against an earlier commit and against this tree, alternately, in one run
+//! (`CIR_BENCH_LATENCY_ONLY=1` and `CIR_BENCH_LABEL` are its knobs). `docs/sandbox.md` records the runs.
+//!
+//! Uses only the API every version of the sandbox has (`exec`, `session`, `Pool`), so that it builds against older
+//! commits too.
 
 use std::time::{Duration, Instant};
 
@@ -13,6 +18,12 @@ const SNIPPETS: &[(&str, &str, usize)] = &[
     ("sympy solve", "from sympy import symbols, solve\nx = symbols('x')\nprint(solve(x**2 - 5*x + 6, x))", 100),
     ("itertools count", "import itertools\nprint(sum(1 for _ in itertools.islice(itertools.count(), 10000)))", 100),
     ("division by zero", "1 / 0", 200),
+    (
+        "1 MiB file write + read",
+        "data = b'x' * (1 << 20)\nwith open('/tmp/f', 'wb') as f:\n    f.write(data)\n\
+         with open('/tmp/f', 'rb') as f:\n    assert f.read() == data",
+        200,
+    ),
 ];
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -89,7 +100,20 @@ fn throughput(sandbox: &Sandbox, workers: usize, count: usize) -> f64 {
     count as f64 / started.elapsed().as_secs_f64()
 }
 
+/// The runtime's name in the tables: `CIR_BENCH_LABEL` (the before/after script names the two builds), else
+/// `cir-runtime`.
+fn label() -> String {
+    std::env::var("CIR_BENCH_LABEL").unwrap_or_else(|_| "cir-runtime".into())
+}
+
 fn main() {
+    if std::env::var_os("CIR_BENCH_LATENCY_ONLY").is_some() {
+        let sandbox = Sandbox::builder().build().expect("the sandbox loads (run `cir-eval setup` first)");
+        latency(&format!("{} (reused instance)", label()), &sandbox, 1.0);
+        let unpooled = Sandbox::builder().spare_instances(0).build().expect("loads");
+        latency(&format!("{} (new instance each time)", label()), &unpooled, 0.3);
+        return;
+    }
     let rss_start = rss_mib();
     let t = Instant::now();
     let sandbox = Sandbox::builder().build().expect("the sandbox loads (run `cir-eval setup` first)");

@@ -32,13 +32,21 @@ pub enum Error {
         /// Byte offset of the first NUL.
         offset: usize,
     },
-    /// The per-execution scratch folder could not be made.
-    #[error("creating the guest's /tmp at {path}: {source} (check the host's temporary folder)")]
-    Scratch {
-        /// The folder.
+    /// A file of the interpreter's stdlib could not be read when the sandbox was built.
+    #[error("reading the interpreter's stdlib at {path}: {source} (`cir-eval setup` prepares it again)")]
+    Stdlib {
+        /// The file or folder.
         path: std::path::PathBuf,
         /// The OS error.
         source: std::io::Error,
+    },
+    /// A file of [`Input::files`](crate::Input::files) could not be placed in the guest's `/tmp`.
+    #[error("placing the file {path:?} in the guest's /tmp: {reason}")]
+    File {
+        /// The path as given.
+        path: String,
+        /// What is wrong with it.
+        reason: String,
     },
     /// wasmtime failed on the host side (not a guest trap).
     #[error("{stage}: {reason}")]
@@ -54,9 +62,15 @@ pub enum Error {
     /// A thread (the deadline ticker or a pool worker) could not be started.
     #[error("starting a thread: {0} (the process may be out of threads or memory)")]
     Thread(std::io::Error),
-    /// The pool was shut down, or a worker died, before the execution ran.
+    /// The pool was shut down, or a worker died, before the job ran.
     #[error("the execution pool is closed")]
     PoolClosed,
+    /// Every place in the queue is taken ([`Queue::try_submit`](crate::Queue::try_submit)); retry later.
+    #[error("the queue is full: all {capacity} places are taken; retry later")]
+    QueueFull {
+        /// The queue's capacity.
+        capacity: usize,
+    },
 }
 
 impl Error {

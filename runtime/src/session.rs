@@ -2,11 +2,13 @@
 
 use std::time::Instant;
 
-use crate::{Error, Execution, Guest, Sandbox, Status};
+use crate::guest::Guest;
+use crate::{Error, Execution, Sandbox, Status};
 
-/// A persistent interpreter: each [`exec`](Session::exec) runs in the same `__main__`, as cells of a notebook do.
-/// Limits apply per execution. An execution stopped by a trap or limit (timeout, output limit, fuel, crash) ends the
-/// session; later calls return [`Error::SessionEnded`]. `Send`; one execution at a time.
+/// A persistent interpreter: each [`exec`](Session::exec) runs in the same `__main__` and the same `/tmp`, as cells
+/// of a notebook do. Limits apply per execution, except the `/tmp` quotas, which bound the session's files as a
+/// whole. An execution stopped by a trap or limit (timeout, output limit, fuel, crash) ends the session; later calls
+/// return [`Error::SessionEnded`]. `Send`; one execution at a time.
 pub struct Session {
     sandbox: Sandbox,
     /// The interpreter, or the refusal every execution reports when the memory limit is below the snapshot's size.
@@ -20,7 +22,7 @@ impl Session {
         // its twin and leave the next execution to map both again.
         let mut guest = Guest::instantiate(&sandbox.inner)?;
         if let Ok(guest) = &mut guest {
-            guest.begin(&sandbox.inner, seed, b"")?;
+            guest.begin(&sandbox.inner, seed, Vec::new())?;
         }
         Ok(Session { sandbox, guest, ended: None })
     }

@@ -2,6 +2,8 @@
 
 use std::collections::BTreeMap;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use cir_record::{Execution, Status};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -23,14 +25,45 @@ pub(crate) struct RunCodeRequest {
     pub memory_limit_mb: Option<i64>,
     #[serde(default)]
     pub stdin: Option<String>,
-    /// Path → base64 content. Only an empty map is supported (the sandbox's `/tmp` starts empty).
+    /// Path → base64 content, placed in the working folder (`/tmp`) before the run; `null` contents are skipped.
     #[serde(default)]
     pub files: BTreeMap<String, Option<String>>,
-    /// Only an empty list is supported.
+    /// Paths read back after the run, base64-encoded into the response's `files`.
     #[serde(default)]
     pub fetch_files: Vec<String>,
     #[serde(flatten)]
     pub other: BTreeMap<String, Value>,
+}
+
+impl RunCodeRequest {
+    /// The sandbox's input as SandboxFusion builds the run's folder (`sandbox/runners/base.py`, `restore_files`):
+    /// each file whose contents are a string is decoded from base64 and placed, a name containing
+    /// `IGNORE_THIS_FILE` is skipped, and `fetch_files` are read back after the run.
+    ///
+    /// # Errors
+    ///
+    /// A message naming a file whose contents are not base64.
+    pub fn input(&self) -> Result<cir_runtime::Input, String> {
+        let files = self
+            .files
+            .iter()
+            .filter(|(name, _)| !name.contains("IGNORE_THIS_FILE"))
+            .filter_map(|(name, contents)| Some((name, contents.as_ref()?)))
+            .map(|(name, contents)| {
+                // Python's `b64decode` skips line breaks; so does this.
+                let contents: String = contents.split_ascii_whitespace().collect();
+                BASE64
+                    .decode(contents)
+                    .map(|bytes| (name.clone(), bytes))
+                    .map_err(|e| format!("files[{name:?}] is not base64: {e}"))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(cir_runtime::Input {
+            stdin: self.stdin.clone().unwrap_or_default().into_bytes(),
+            files,
+            fetch: self.fetch_files.clone(),
+        })
+    }
 }
 
 /// SandboxFusion's `CommandRunResult`.
@@ -69,6 +102,13 @@ impl RunCodeResponse {
             executor_pod_name: None,
             files: BTreeMap::new(),
         }
+    }
+
+    /// A run and its fetched files, base64-encoded by path.
+    pub fn from_output(output: &cir_runtime::Output) -> RunCodeResponse {
+        let mut response = RunCodeResponse::from_execution(&output.execution);
+        response.files = output.files.iter().map(|(path, bytes)| (path.clone(), BASE64.encode(bytes))).collect();
+        response
     }
 
     /// A run as SandboxFusion reports a `python file.py` process: `Finished` with the exit code (1 for an uncaught
@@ -181,15 +221,8 @@ impl VerifyOptions {
     pub fn resolve(&self) -> Result<cir_verify::Options, String> {
         let d = cir_verify::Options::default();
         let percent = match self.percent.as_deref() {
-            None | Some("lenient") => cir_verify::PercentMode::Lenient,
-            Some("unit") => cir_verify::PercentMode::Unit,
-            Some("scaled") => cir_verify::PercentMode::Scaled,
-            Some("each-side") => cir_verify::PercentMode::EachSide,
-            Some(other) => {
-                return Err(format!(
-                    "options.percent is {other:?}: use \"lenient\", \"unit\", \"scaled\" or \"each-side\""
-                ));
-            }
+            None => cir_verify::PercentMode::default(),
+            Some(name) => name.parse().map_err(|e| format!("options.percent: {e}"))?,
         };
         if let Some(t) = self.relative_tolerance
             && !(t.is_finite() && t >= 0.0)

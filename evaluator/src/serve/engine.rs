@@ -1,140 +1,15 @@
-//! Where executions run: worker threads behind a bounded queue, sandboxes per limit set, stateful sessions.
+//! What executions run in: sandboxes per limit set and stateful sessions (the jobs themselves run on
+//! [`cir_runtime::Queue`]).
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use cir_runtime::{Limits, Sandbox, Session};
+use cir_runtime::{Sandbox, Session};
 
-/// A unit of work for a worker thread.
-type Job = Box<dyn FnOnce() + Send>;
-
-/// Why a job was not queued.
-#[derive(Debug)]
-pub(crate) enum Refused {
-    /// The queue is full: answer 503 with `Retry-After`.
-    Overloaded,
-    /// The workers are gone (shutting down).
-    Closed,
-}
-
-/// `workers` threads taking jobs from a queue of `capacity`; [`submit`](Executor::submit) never blocks.
-pub(crate) struct Executor {
-    queue: Mutex<Option<SyncSender<Job>>>,
-    workers: Mutex<Vec<JoinHandle<()>>>,
-    depth: Arc<AtomicUsize>,
-    in_flight: Arc<AtomicUsize>,
-    pub capacity: usize,
-    pub worker_count: usize,
-}
-
-impl Executor {
-    pub fn new(workers: usize, capacity: usize) -> Executor {
-        let (tx, rx) = mpsc::sync_channel::<Job>(capacity);
-        let rx = Arc::new(Mutex::new(rx));
-        let handles = (0..workers)
-            .filter_map(|i| {
-                let rx = Arc::clone(&rx);
-                std::thread::Builder::new()
-                    .name(format!("cir-serve-worker-{i}"))
-                    .spawn(move || {
-                        loop {
-                            let job = rx.lock().unwrap_or_else(PoisonError::into_inner).recv();
-                            let Ok(job) = job else { break };
-                            job();
-                        }
-                    })
-                    .ok()
-            })
-            .collect::<Vec<_>>();
-        Executor {
-            worker_count: handles.len(),
-            queue: Mutex::new(Some(tx)),
-            workers: Mutex::new(handles),
-            depth: Arc::new(AtomicUsize::new(0)),
-            in_flight: Arc::new(AtomicUsize::new(0)),
-            capacity,
-        }
-    }
-
-    /// Queues `work`; the receiver yields its result. Fails at once when the queue is full.
-    pub fn submit<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<Receiver<T>, Refused> {
-        let (reply, rx) = mpsc::channel();
-        let depth = Arc::clone(&self.depth);
-        let in_flight = Arc::clone(&self.in_flight);
-        let job: Job = Box::new(move || {
-            depth.fetch_sub(1, Ordering::Relaxed);
-            let _ = reply.send(work());
-            in_flight.fetch_sub(1, Ordering::Relaxed);
-        });
-        let queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
-        let queue = queue.as_ref().ok_or(Refused::Closed)?;
-        self.depth.fetch_add(1, Ordering::Relaxed);
-        self.in_flight.fetch_add(1, Ordering::Relaxed);
-        queue.try_send(job).map_err(|e| {
-            self.depth.fetch_sub(1, Ordering::Relaxed);
-            self.in_flight.fetch_sub(1, Ordering::Relaxed);
-            match e {
-                TrySendError::Full(_) => Refused::Overloaded,
-                TrySendError::Disconnected(_) => Refused::Closed,
-            }
-        })?;
-        Ok(rx)
-    }
-
-    /// Jobs waiting for a worker.
-    pub fn depth(&self) -> usize {
-        self.depth.load(Ordering::Relaxed)
-    }
-
-    /// Jobs queued or running.
-    pub fn in_flight(&self) -> usize {
-        self.in_flight.load(Ordering::Relaxed)
-    }
-
-    /// Stops taking jobs, lets the workers finish the queued ones and joins them, waiting at most until `deadline`.
-    /// Returns false when work was still running at the deadline.
-    pub fn close(&self, deadline: Instant) -> bool {
-        self.queue.lock().unwrap_or_else(PoisonError::into_inner).take();
-        let mut workers = self.workers.lock().unwrap_or_else(PoisonError::into_inner);
-        while Instant::now() < deadline && workers.iter().any(|w| !w.is_finished()) {
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        let done = workers.iter().all(JoinHandle::is_finished);
-        if done {
-            for w in workers.drain(..) {
-                let _ = w.join();
-            }
-        }
-        done
-    }
-}
-
-/// What makes two sandboxes different: their limits and the echo setting.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub(crate) struct Key {
-    pub timeout_ms: u64,
-    pub memory_bytes: u64,
-    pub output_bytes: usize,
-    pub fuel: Option<u64>,
-    pub echo: bool,
-}
-
-impl Key {
-    fn limits(&self) -> Limits {
-        Limits {
-            timeout: Duration::from_millis(self.timeout_ms),
-            memory_bytes: self.memory_bytes,
-            output_bytes: self.output_bytes,
-            fuel: self.fuel,
-            ..Limits::default()
-        }
-    }
-}
+use super::limits::Key;
 
 /// Sandboxes by limit set, built on first use and kept for later requests; the least recently used one is dropped
 /// when more than `cap` distinct sets are asked for (each holds the compiled module and its memory image, ~350 MiB).

@@ -4,6 +4,7 @@ Usage: python client.py http://127.0.0.1:PORT (run by run.sh in a throwaway virt
 """
 
 import asyncio
+import base64
 import sys
 
 import requests
@@ -45,6 +46,28 @@ assert summary_run_code_result(slow, mapping) == "timeout"
 
 piped = run_code(RunCodeRequest(code="print(input()[::-1])", language="python", stdin="abc\n"))
 assert piped.run_result.stdout == "cba\n", piped
+
+# files are placed in the folder the code starts in (nested folders made, a null content skipped, as SandboxFusion's
+# restore_files does); fetch_files come back base64-encoded, a missing one left out.
+b64 = lambda data: base64.b64encode(data).decode()
+files = run_code(RunCodeRequest(
+    code="import os\nprint(os.getcwd(), sorted(os.listdir('.')), open('in/data.txt').read())\n"
+         "open('out.bin', 'wb').write(bytes(range(256)))",
+    language="python",
+    files={"in/data.txt": b64(b"given"), "skipped.txt": None},
+    fetch_files=["out.bin", "in/data.txt", "never.txt"],
+))
+assert files.status == RunStatus.Success, files
+assert files.run_result.stdout == "/tmp ['in'] given\n", files
+assert files.files == {"out.bin": b64(bytes(range(256))), "in/data.txt": b64(b"given")}, files
+
+# A file outside the working folder is refused in SandboxFusion's format.
+try:
+    run_code(RunCodeRequest(code="print(1)", language="python", files={"/etc/x": b64(b"x")}), max_attempts=1)
+except Exception as e:
+    assert "not a path in /tmp" in str(e), e
+else:
+    raise AssertionError("a file outside /tmp should be refused")
 
 # An unsupported language: the client raises with our SandboxFusion-format message (one attempt, no retries).
 try:

@@ -1,10 +1,13 @@
 //! Integration tests of cir-runtime: determinism, limits, bad input, and one named test per hostile program in
-//! `tests/py/`. Each test process loads the cached interpreter (prepared on first use).
+//! `tests/py/` (those of the guest's `/tmp` in [`tmp`]). Each test process loads the cached interpreter (prepared on
+//! first use).
 
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use cir_runtime::{Error, Execution, Limits, Pool, Sandbox, Status};
+
+mod tmp;
 
 /// The guest program `tests/py/<name>.py`.
 fn program(name: &str) -> String {
