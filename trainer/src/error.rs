@@ -82,6 +82,10 @@ pub enum Error {
     /// A built-in model's weights could not be fetched or verified.
     #[error(transparent)]
     Fetch(#[from] cir_fetch::Error),
+    /// The RL objective's input is malformed (ragged arrays, a length that does not match, a value that is not
+    /// finite, an unknown estimator or aggregation name, clip bounds out of range).
+    #[error("invalid objective input: {0}")]
+    Objective(String),
     /// A model name that is neither a path nor a built-in model.
     #[error("{name:?} is not a file or folder, nor a built-in model (built in: {known})")]
     UnknownModel {
