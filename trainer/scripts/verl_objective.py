@@ -62,7 +62,7 @@ def load_verl():
         setattr(sys.modules[parent], leaf, module)
         return module
 
-    stand_in = lambda name: type(name, (), {})  # noqa: E731
+    stand_in = lambda name: type(name, (), {})
     shell("tensordict", TensorDict=stand_in("TensorDict"))
     shell("transformers", PreTrainedTokenizer=stand_in("PreTrainedTokenizer"))
     shell("omegaconf", DictConfig=stand_in("DictConfig"))
@@ -117,22 +117,22 @@ def batch(rng, name, group_sizes, horizon, rewards, clip):
     ).astype(np.float32)
     log_probs = (old + delta).astype(np.float32)
     rewards = np.asarray(rewards, np.float32)[order]
-    return name, dict(
-        group_ids=group_ids.tolist(),
-        rewards=f32(rewards),
-        response_mask=f32(response_mask),
-        loss_mask=f32(loss_mask),
-        old_log_probs=f32(old),
-        log_probs=f32(log_probs),
-        clip_low=clip[0],
-        clip_high=clip[1],
-        dual_clip=clip[2],
-    )
+    return name, {
+        "group_ids": group_ids.tolist(),
+        "rewards": f32(rewards),
+        "response_mask": f32(response_mask),
+        "loss_mask": f32(loss_mask),
+        "old_log_probs": f32(old),
+        "log_probs": f32(log_probs),
+        "clip_low": clip[0],
+        "clip_high": clip[1],
+        "dual_clip": clip[2],
+    }
 
 
 def run_verl(core_algos, inputs):
     """verl's advantages per estimator and its policy loss statistics per (estimator, aggregation)."""
-    t = lambda key: torch.tensor(inputs[key], dtype=torch.float32)  # noqa: E731
+    t = lambda key: torch.tensor(inputs[key], dtype=torch.float32)
     response_mask, loss_mask = t("response_mask"), t("loss_mask")
     # One outcome reward per row, on its last response token (verl's token_level_rewards).
     token_level_rewards = torch.zeros_like(response_mask)
@@ -144,7 +144,9 @@ def run_verl(core_algos, inputs):
         clip_ratio = inputs["clip_low"]
         clip_ratio_low = inputs["clip_low"]
         clip_ratio_high = inputs["clip_high"]
-        global_batch_info = {}  # one data-parallel rank; the batch's own token / sequence counts
+
+        def __init__(self):
+            self.global_batch_info = {}  # one data-parallel rank; the batch's own token / sequence counts
 
         def get(self, key, default=None):
             return {"clip_ratio_c": inputs["dual_clip"]}.get(key, default)
@@ -166,14 +168,14 @@ def run_verl(core_algos, inputs):
                 config=Actor(),
             )
             losses.append(
-                dict(
-                    estimator=ours,
-                    loss_agg=agg,
-                    pg_loss=f32(pg_loss),
-                    pg_clipfrac=f32(metrics["actor/pg_clipfrac"]),
-                    pg_clipfrac_lower=f32(metrics["actor/pg_clipfrac_lower"]),
-                    ppo_kl=f32(metrics["actor/ppo_kl"]),
-                )
+                {
+                    "estimator": ours,
+                    "loss_agg": agg,
+                    "pg_loss": f32(pg_loss),
+                    "pg_clipfrac": f32(metrics["actor/pg_clipfrac"]),
+                    "pg_clipfrac_lower": f32(metrics["actor/pg_clipfrac_lower"]),
+                    "ppo_kl": f32(metrics["actor/ppo_kl"]),
+                }
             )
     return advantages, losses
 
@@ -195,7 +197,7 @@ def main():
     out_batches = []
     for name, inputs in batches:
         advantages, losses = run_verl(core_algos, inputs)
-        out_batches.append(dict(name=name, input=inputs, advantages=advantages, losses=losses))
+        out_batches.append({"name": name, "input": inputs, "advantages": advantages, "losses": losses})
 
     # k3 KL (low_var_kl) and entropy, checked through the library functions directly.
     log_probs = -rng.uniform(0.01, 6.0, (3, 6)).astype(np.float32)
@@ -204,14 +206,14 @@ def main():
     logits = (rng.normal(0, 1, (2, 3, 7)) * np.array([[[1.0]], [[25.0]]])).astype(np.float32)
     entropy = verl_F.entropy_from_logits(torch.tensor(logits))
 
-    fixture = dict(
-        about="verl's outputs on these inputs; made by `bash trainer/scripts/verl_objective.sh`",
-        verl=core_algos_version(),
-        torch=torch.__version__,
-        batches=out_batches,
-        k3_kl=dict(log_probs=f32(log_probs), ref_log_probs=f32(ref_log_probs), kl=f32(kl)),
-        entropy=dict(logits=f32(logits), entropy=f32(entropy)),
-    )
+    fixture = {
+        "about": "verl's outputs on these inputs; made by `bash trainer/scripts/verl_objective.sh`",
+        "verl": core_algos_version(),
+        "torch": torch.__version__,
+        "batches": out_batches,
+        "k3_kl": {"log_probs": f32(log_probs), "ref_log_probs": f32(ref_log_probs), "kl": f32(kl)},
+        "entropy": {"logits": f32(logits), "entropy": f32(entropy)},
+    }
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(fixture, separators=(",", ":")) + "\n")
     print(f"wrote {OUT} ({OUT.stat().st_size} bytes): {len(out_batches)} batches x 3 estimators x 3 aggregations")

@@ -3,7 +3,7 @@
 # k3 KL and entropy on seeded random cases (see verl_objective.py). CI does not run this; the output is committed.
 #   bash trainer/scripts/verl_objective.sh
 # The throwaway virtualenv lives in ${XDG_CACHE_HOME:-$HOME/.cache}/cir-ci/verl-$VERL (kept for the next run; safe
-# to delete). It holds verl installed with --no-deps (its dependencies are Ray, vLLM-era pins, transformers...,
+# to delete). It holds verl installed with --no-deps (it depends on Ray, transformers, datasets, peft, wandb, ...
 # none of which the objective needs) plus torch and numpy. PyPI's Linux torch wheel brings the CUDA libraries
 # (~5 GB installed); everything here runs on the CPU.
 set -euo pipefail
