@@ -9,6 +9,8 @@
 //! - [`models`]: built-in models fetched once into `CIR_HOME` (`smollm2-135m`).
 //! - [`Tokenizer`]: Hugging Face `tokenizer.json` or a GGUF vocabulary.
 //! - [`DeviceKind`]: the backend, chosen once at the edge (`cpu`, `wgpu`, `cuda`).
+//! - [`objective`]: the RL objective as verl defines it (advantage estimators, the PPO clipped loss and its
+//!   aggregations, k3 KL, entropy), checked against verl's own functions.
 //!
 //! ```
 //! use cir_trainer::{ModelConfig, SamplingParams, generate};

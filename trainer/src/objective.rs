@@ -196,8 +196,8 @@ struct Group {
     std: f64,
 }
 
-/// The group of each row (statistics in f64: exact for the ±1 rewards of the reference, so a group whose rewards
-/// are all equal has std 0 exactly).
+/// The group of each row. The statistics are in f64, where the mean of equal f32 rewards is exact, so such a group
+/// has std 0 exactly (an f32 sum of values like 0.1 may not, and GRPO would divide its rounding error by 1e-6).
 fn groups(rewards: &[f32], group_ids: &[String]) -> Vec<Group> {
     let mut members: HashMap<&str, Vec<f64>> = HashMap::new();
     for (r, id) in rewards.iter().zip(group_ids) {

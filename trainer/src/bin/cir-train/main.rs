@@ -1,7 +1,7 @@
 //! `cir-train`: command-line entry point. Parses flags, picks the device once, calls the
 //! library. Exit codes: 0 success, 1 any error (printed with its cause chain).
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::Path;
 
 use anyhow::{Context, Result};
@@ -74,6 +74,10 @@ enum Command {
         #[arg(long, default_value_t = 8000)]
         port: u16,
     },
+    /// Reads one JSON object on stdin (group_ids, rewards, response_mask, loss_mask, old_log_probs, log_probs,
+    /// clip_low, clip_high, dual_clip; optional estimator and loss_agg) and prints the advantages and the policy
+    /// loss with its statistics as one JSON object, to check the formulas against verl's on the same numbers.
+    Objective,
 }
 
 impl ModelArgs {
@@ -154,6 +158,13 @@ fn run(cli: Cli) -> Result<()> {
             let addr = server.local_addr().map_or_else(|| format!("{host}:{port}"), |a| a.to_string());
             eprintln!("listening on http://{addr} (/v1/completions, /v1/chat/completions, /tokenize, /v1/models)");
             server.run();
+            Ok(())
+        }
+        Command::Objective => {
+            let mut input = String::new();
+            std::io::stdin().read_to_string(&mut input).context("reading stdin")?;
+            let output = cir_trainer::objective::run_json(&input)?;
+            writeln!(std::io::stdout().lock(), "{output}")?;
             Ok(())
         }
     }
