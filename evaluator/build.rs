@@ -1,6 +1,6 @@
-//! Embeds the browser viewer for `cir-eval view`: every file of `web/app/dist` (built by `web/test.sh` or
-//! `npm run build` in `web/app`) becomes an `include_bytes!` entry of `$OUT_DIR/viewer_assets.rs`. Without a built
-//! `dist` the table is empty and `cir-eval view` says how to build it; nothing else depends on it.
+//! Embeds the browser viewer for `cir-eval view`: every file of `web/app/dist` (kept in the repository; rebuilt by
+//! `web/test.sh` or `npm run build` in `web/app`) becomes an `include_bytes!` entry of `$OUT_DIR/viewer_assets.rs`.
+//! Without a built `dist` the table is empty and `cir-eval view` says how to build it; nothing else depends on it.
 
 use std::path::{Path, PathBuf};
 

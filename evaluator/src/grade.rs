@@ -8,62 +8,8 @@ use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::Path;
 use std::time::Instant;
 
-use anyhow::Context;
-use cir_verify::{Options, PercentMode, Verdict, verify_with};
+use cir_verify::{Options, Verdict, verify_with};
 use serde_json::Value;
-
-/// Command-line flags for the conventions graders disagree on; every default is [`Options::default`].
-#[derive(clap::Args, Debug, Clone, Default)]
-pub struct Conventions {
-    /// Compare bare lists in order (default: unordered, like sets of roots).
-    #[arg(long)]
-    pub ordered_lists: bool,
-    /// Compare parenthesized tuples as sets (symeval's compare_sets).
-    #[arg(long)]
-    pub unordered_tuples: bool,
-    /// How `%` is read: `lenient` (a bare 28 or 0.28 equals 28%; two percents as written; default), `unit` (28
-    /// only), `scaled` (0.28 only) or `each-side` (each side's % either way, so 0.4% equals 40%: Qwen2.5-Math's
-    /// include_percentage).
-    #[arg(long, value_parser = PercentMode::NAMES, default_value = "lenient")]
-    pub percent: String,
-    /// Also accept numbers 100× apart (symeval's convention).
-    #[arg(long)]
-    pub percent_scaling: bool,
-    /// Accept a consistent renaming of variables (Math-Verify's strict=False).
-    #[arg(long)]
-    pub allow_renaming: bool,
-    /// Do not compare a relation prediction with a set gold (Math-Verify's allow_set_relation_comp=False).
-    #[arg(long)]
-    pub no_relation_vs_set: bool,
-    /// Compare a decimal at the precision of the shorter of the two written (3.14 equals 3.1: FinQA-style
-    /// finqa_equal). Default: two decimals are equal only when they are the same number.
-    #[arg(long)]
-    pub coarser_decimal_precision: bool,
-    /// Relative tolerance for numbers (default: none; a decimal counts to the precision written against a value
-    /// with no finite decimal form).
-    #[arg(long)]
-    pub rel_tol: Option<f64>,
-    /// When nothing else is found, take the last integer on the last line of a response.
-    #[arg(long)]
-    pub lenient_last_line: bool,
-}
-
-impl Conventions {
-    /// The verifier options these flags select.
-    pub fn options(&self) -> Options {
-        Options {
-            ordered_lists: self.ordered_lists,
-            unordered_tuples: self.unordered_tuples,
-            percent: self.percent.parse().unwrap_or_default(),
-            percent_scaling: self.percent_scaling,
-            allow_renaming: self.allow_renaming,
-            relation_vs_set: !self.no_relation_vs_set,
-            coarser_decimal_precision: self.coarser_decimal_precision,
-            relative_tolerance: self.rel_tol,
-            lenient_last_line: self.lenient_last_line,
-        }
-    }
-}
 
 /// The verdict on one pair, as the `--json` output prints it.
 pub fn pair_json(pred: &str, gold: &str, opts: &Options) -> (Verdict, Value) {
@@ -124,17 +70,21 @@ impl std::fmt::Display for Summary {
 ///
 /// # Errors
 /// When `input` cannot be read or `out` cannot be written; malformed lines are not errors.
-pub fn run_cases(input: &Path, out: Option<&Path>, opts: &Options) -> anyhow::Result<Summary> {
-    let file = std::fs::File::open(input).with_context(|| format!("opening {}", input.display()))?;
+pub fn run_cases(input: &Path, out: Option<&Path>, opts: &Options) -> Result<Summary, crate::Error> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| crate::Error::Io { path, source }
+    };
+    let file = std::fs::File::open(input).map_err(io(input))?;
     let mut writer = match out {
-        Some(p) => Some(BufWriter::new(std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?)),
+        Some(p) => Some(BufWriter::new(std::fs::File::create(p).map_err(io(p))?)),
         None => None,
     };
     let mut summary = Summary::default();
     let mut times = Vec::new();
     for (k, line) in BufReader::new(file).lines().enumerate() {
         let lineno = k + 1;
-        let line = line.with_context(|| format!("reading {} line {lineno}", input.display()))?;
+        let line = line.map_err(io(input))?;
         if line.trim().is_empty() {
             continue;
         }
@@ -169,12 +119,13 @@ pub fn run_cases(input: &Path, out: Option<&Path>, opts: &Options) -> anyhow::Re
             case.insert("verdict".into(), Value::Bool(v.equivalent));
             case.insert("reason".into(), Value::String(v.reason.to_string()));
             case.insert("micros".into(), serde_json::json!(micros));
-            serde_json::to_writer(&mut *w, &case)?;
-            w.write_all(b"\n")?;
+            let out_path = out.unwrap_or(input);
+            serde_json::to_writer(&mut *w, &case).map_err(|e| io(out_path)(e.into()))?;
+            w.write_all(b"\n").map_err(io(out_path))?;
         }
     }
-    if let Some(mut w) = writer {
-        w.flush()?;
+    if let (Some(mut w), Some(out)) = (writer, out) {
+        w.flush().map_err(io(out))?;
     }
     times.sort_by(f64::total_cmp);
     let at = |q: f64| times.get(((times.len() as f64 - 1.0) * q).round() as usize).copied().unwrap_or(0.0);

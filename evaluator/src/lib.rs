@@ -28,14 +28,12 @@ pub use endpoint::EndpointPolicy;
 pub use error::Error;
 
 pub mod client;
-pub mod exec;
 pub mod grade;
 pub mod replay;
 pub mod report;
 pub mod run;
 pub mod score;
 pub mod serve;
-pub mod setup;
 pub mod trajectories;
 pub mod view;
 

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
-use cir_eval::{report, score};
+use cir_eval::report;
 use cir_rollout::{Grader, Verifier};
 use clap::{Parser, Subcommand};
 
@@ -25,41 +25,19 @@ enum Command {
     /// Run every code block of a trajectory file again (recorded seed and mode); exit 1 if any output differs.
     Replay(cli::replay::ReplayArgs),
     /// Re-grade trajectories with the current grader.
-    Score(score::ScoreArgs),
+    Score(cli::score::ScoreArgs),
     /// Metrics of trajectory files: avg@n, pass@k, maj@k, greedy accuracy, tool statistics.
     Report(report::ReportArgs),
     /// Is a predicted answer equivalent to the gold answer? Exit 0 equivalent, 1 not, 2 usage error.
-    Grade(GradeArgs),
+    Grade(cli::grade::GradeArgs),
     /// Run Python in the sandbox: -c CODE, FILE, - (stdin), or --batch IN.jsonl.
-    Exec(cir_eval::exec::Args),
+    Exec(cli::exec::Args),
     /// Fetch, verify, snapshot and compile the interpreter ahead of time (idempotent).
-    Setup(cir_eval::setup::Args),
+    Setup(cli::setup::Args),
     /// Serve the browser trajectory viewer on 127.0.0.1 with a trajectory file preloaded; prints the URL.
-    View(cir_eval::view::ViewArgs),
+    View(cli::view::ViewArgs),
     /// Serve the sandbox and the verifier over HTTP: SandboxFusion's /run_code, /v1/exec, /v1/verify, /metrics.
-    Serve(cir_eval::serve::Args),
-}
-
-/// `grade --pred P --gold G [--json]`, or `grade --cases IN.jsonl [--out OUT.jsonl]`.
-#[derive(clap::Args)]
-struct GradeArgs {
-    /// The prediction: a bare answer or a whole response.
-    #[arg(long, requires = "gold", conflicts_with = "cases")]
-    pred: Option<String>,
-    /// The gold answer: bare or a worked solution (its last `\boxed` is the answer).
-    #[arg(long, requires = "pred")]
-    gold: Option<String>,
-    /// Print the verdict as JSON.
-    #[arg(long)]
-    json: bool,
-    /// Grade a JSONL file of `{"pred", "gold", "expected"?}` lines; summary on stderr.
-    #[arg(long, required_unless_present = "pred")]
-    cases: Option<std::path::PathBuf>,
-    /// With `--cases`: write each line with `verdict`, `reason` and `micros` added.
-    #[arg(long, requires = "cases")]
-    out: Option<std::path::PathBuf>,
-    #[command(flatten)]
-    conventions: cir_eval::grade::Conventions,
+    Serve(cli::serve::ServeArgs),
 }
 
 fn main() -> anyhow::Result<ExitCode> {
@@ -68,14 +46,14 @@ fn main() -> anyhow::Result<ExitCode> {
     match cli.cmd {
         Command::Run(args) => cmd_run(&args, &grader).map(|()| ExitCode::SUCCESS),
         Command::Replay(args) => cmd_replay(&args),
-        Command::Score(args) => cmd_score(&args, &grader).map(|()| ExitCode::SUCCESS),
+        Command::Score(args) => cli::score::run(&args, &grader).map(|()| ExitCode::SUCCESS),
         Command::Report(args) => cmd_report(&args, &grader).map(|()| ExitCode::SUCCESS),
-        Command::Grade(args) => cmd_grade(args),
-        Command::Exec(args) => cir_eval::exec::run(&args).map(exit_code),
-        Command::Setup(args) => cir_eval::setup::run(&args).map(|()| ExitCode::SUCCESS),
-        Command::View(args) => cmd_view(&args).map(|()| ExitCode::SUCCESS),
+        Command::Grade(args) => cli::grade::run(args),
+        Command::Exec(args) => cli::exec::run(&args).map(exit_code),
+        Command::Setup(args) => cli::setup::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::View(args) => cli::view::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Serve(args) => {
-            let shutdown = cir_eval::serve::run(&args, &|msg| eprintln!("cir-eval serve: {msg}"))?;
+            let shutdown = cir_eval::serve::run(&args.options(), &|msg| eprintln!("cir-eval serve: {msg}"))?;
             Ok(if shutdown.drained { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
     }
@@ -107,16 +85,6 @@ fn cmd_replay(args: &cli::replay::ReplayArgs) -> anyhow::Result<ExitCode> {
     Ok(if s.differences.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
-fn cmd_score(args: &score::ScoreArgs, grader: &dyn Grader) -> anyhow::Result<()> {
-    let (summary, ts) = score::score(&args.trajectories, args.out.as_deref(), grader)?;
-    eprintln!(
-        "re-graded {} trajectories ({} verdicts flipped, {} failed samples left ungraded)",
-        summary.graded, summary.flipped, summary.failed
-    );
-    print!("{}", report::render(&report::metrics(&ts, grader), report::Format::Md));
-    Ok(())
-}
-
 fn cmd_report(args: &report::ReportArgs, grader: &dyn Grader) -> anyhow::Result<()> {
     let mut all = Vec::new();
     for path in &args.trajectories {
@@ -128,43 +96,6 @@ fn cmd_report(args: &report::ReportArgs, grader: &dyn Grader) -> anyhow::Result<
         std::fs::write(plot, report::svg(&metrics)).with_context(|| format!("writing {}", plot.display()))?;
     }
     Ok(())
-}
-
-fn cmd_view(args: &cir_eval::view::ViewArgs) -> anyhow::Result<()> {
-    use cir_eval::view::{Site, assets};
-    anyhow::ensure!(
-        !assets().is_empty(),
-        "this cir-eval was built without the viewer: run web/test.sh (or `npm ci && npm run build` in web/app), then \
-         rebuild cir-eval"
-    );
-    let data = std::fs::read(&args.trajectories).with_context(|| format!("reading {}", args.trajectories.display()))?;
-    let listener = std::net::TcpListener::bind(("127.0.0.1", args.port))
-        .with_context(|| format!("binding 127.0.0.1:{} (pass --port 0 for a free port)", args.port))?;
-    let port = listener.local_addr()?.port();
-    println!("{}", Site::url(port));
-    eprintln!("serving {} on 127.0.0.1:{port}; Ctrl-C to stop", args.trajectories.display());
-    Site::new(assets(), data).serve(listener)?;
-    Ok(())
-}
-
-fn cmd_grade(a: GradeArgs) -> anyhow::Result<ExitCode> {
-    let opts = a.conventions.options();
-    if let Some(cases) = a.cases {
-        let s = cir_eval::grade::run_cases(&cases, a.out.as_deref(), &opts)?;
-        for (line, why) in &s.malformed {
-            eprintln!("{}:{line}: skipped: {why}", cases.display());
-        }
-        eprintln!("{s}");
-        return Ok(ExitCode::SUCCESS);
-    }
-    let (pred, gold) = (a.pred.unwrap_or_default(), a.gold.unwrap_or_default());
-    let (v, json) = cir_eval::grade::pair_json(&pred, &gold, &opts);
-    if a.json {
-        println!("{json}");
-    } else {
-        println!("{}", v.reason);
-    }
-    Ok(ExitCode::from(if v.equivalent { 0 } else { 1 }))
 }
 
 /// `exec`'s documented exit statuses (0 ok, 1 Python error, 124 timeout, 125 another limit) as a process exit code.

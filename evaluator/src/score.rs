@@ -52,13 +52,3 @@ pub fn score(path: &Path, out: Option<&Path>, grader: &dyn Grader) -> Result<(Sc
     trajectories::write_all(out.unwrap_or(path), &ts)?;
     Ok((summary, ts))
 }
-
-/// Command-line arguments of `cir-eval score`.
-#[derive(Clone, Debug, clap::Args)]
-pub struct ScoreArgs {
-    /// Trajectory file to re-grade.
-    pub trajectories: std::path::PathBuf,
-    /// Where to write the re-graded file [default: replace the input].
-    #[arg(long)]
-    pub out: Option<std::path::PathBuf>,
-}

@@ -6,7 +6,6 @@
 //! address only.
 
 use std::net::TcpListener;
-use std::path::PathBuf;
 
 use tiny_http::{Header, Method, Request, Response, StatusCode};
 
@@ -18,16 +17,6 @@ pub const TRAJECTORIES_PATH: &str = "trajectories.jsonl";
 /// Threads answering requests: enough for a browser's parallel asset requests (tiny_http reads each connection
 /// on its own thread, so a stalled client holds none of these).
 const THREADS: usize = 4;
-
-/// Arguments of `cir-eval view`.
-#[derive(Debug, clap::Args)]
-pub struct ViewArgs {
-    /// Trajectory JSONL file written by `cir-eval run` (or `score`).
-    pub trajectories: PathBuf,
-    /// Port on 127.0.0.1; 0 picks a free one.
-    #[arg(long, default_value_t = 8040)]
-    pub port: u16,
-}
 
 /// The viewer's embedded files: (path below `dist/`, contents). Empty when the binary was built before the viewer
 /// (`web/test.sh`, or `npm ci && npm run build` in `web/app`, then rebuild `cir-eval`).

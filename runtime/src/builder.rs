@@ -102,6 +102,7 @@ impl SandboxBuilder {
         wasi::add_to_linker(&mut linker).map_err(Error::wasm("linking WASI"))?;
         cir_python_wasm::guest::add_host_call(&mut linker)?;
         let pre = linker.instantiate_pre(&interpreter.module).map_err(Error::wasm("linking the interpreter"))?;
+        map_memory_image(&interpreter.module)?;
         let snapshot_memory_bytes = interpreter
             .module
             .get_export("memory")
@@ -171,4 +172,20 @@ fn stdlib_tree(dir: &Path, now: u64) -> Result<Tree, Error> {
     }
     tree.freeze();
     Ok(tree)
+}
+
+/// Makes the snapshot's copy-on-write memory image (on Linux a sealed memfd) now, rather than at the first
+/// instantiation. Sealing fails with `EBUSY` while the kernel still holds a transient reference to the image's pages
+/// (seen once in a loaded test run), so it is tried a few times, with a short pause, before the error is reported.
+fn map_memory_image(module: &wasmtime::Module) -> Result<(), Error> {
+    const TRIES: u32 = 4;
+    let mut tried = 1;
+    loop {
+        match module.initialize_copy_on_write_image() {
+            Ok(()) => return Ok(()),
+            Err(_) if tried < TRIES => std::thread::sleep(std::time::Duration::from_millis(20 << tried)),
+            Err(e) => return Err(Error::wasm("mapping the interpreter's memory image")(e)),
+        }
+        tried += 1;
+    }
 }

@@ -116,42 +116,6 @@ pub fn demonstration(
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn characters_are_tokens_and_round_trip() {
-        let tok = tokenizer().unwrap();
-        assert_eq!(tok.vocab_size(), 98);
-        let text = "12*34\n```python\nprint(12*34)\n```";
-        let ids = tok.encode(text).unwrap();
-        assert_eq!(ids.len(), text.len());
-        assert_eq!(tok.decode_text(&ids).unwrap(), text);
-        assert_eq!(tok.decode_text(&[ids[0], EOS.1]).unwrap(), "1", "the end token has no text");
-        assert_eq!(tok.encode("<|end|>").unwrap(), [EOS.1]);
-        assert_eq!(tok.encode_plain("<|end|>").unwrap().len(), 7, "tool output never holds the end token");
-    }
-
-    #[test]
-    fn a_demonstration_is_token_exact_and_masks_the_tool_output() {
-        let tok = tokenizer().unwrap();
-        let t = demonstration(&tok, "mul", "0", "12*34\n", "12*34", "408").unwrap();
-        assert_eq!(t.response_text(), "```python\nprint(12*34)\n```\n```output\n408\n```\n\\boxed{408}");
-        let v = t.token_view().unwrap();
-        assert_eq!(tok.decode_text(&v.ids).unwrap(), t.full_text());
-        let masked: String = v
-            .ids
-            .iter()
-            .zip(&v.loss_mask)
-            .filter(|&(_, m)| *m == 0)
-            .map(|(&i, _)| tok.decode_text(&[i]).unwrap())
-            .collect();
-        assert_eq!(masked, "12*34\n\n```output\n408\n```\n");
-        assert_eq!(*v.ids.last().unwrap(), EOS.1);
-    }
-}
-
 /// The demo run's starting policy: a fresh model (seeded by the run's seed) warm-started by SFT on demonstrations of
 /// the first `warm_start.demos` training problems; the demonstrations and the warm-started model are kept in
 /// `out/warmstart/`.
@@ -196,4 +160,40 @@ pub fn warm_start(
     crate::checkpoint::save_hf_dir(&dir, &model_config, &burn::module::Module::valid(&model))?;
     tok.save_dir(&dir)?;
     Ok((model_config, model, tok))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn characters_are_tokens_and_round_trip() {
+        let tok = tokenizer().unwrap();
+        assert_eq!(tok.vocab_size(), 98);
+        let text = "12*34\n```python\nprint(12*34)\n```";
+        let ids = tok.encode(text).unwrap();
+        assert_eq!(ids.len(), text.len());
+        assert_eq!(tok.decode_text(&ids).unwrap(), text);
+        assert_eq!(tok.decode_text(&[ids[0], EOS.1]).unwrap(), "1", "the end token has no text");
+        assert_eq!(tok.encode("<|end|>").unwrap(), [EOS.1]);
+        assert_eq!(tok.encode_plain("<|end|>").unwrap().len(), 7, "tool output never holds the end token");
+    }
+
+    #[test]
+    fn a_demonstration_is_token_exact_and_masks_the_tool_output() {
+        let tok = tokenizer().unwrap();
+        let t = demonstration(&tok, "mul", "0", "12*34\n", "12*34", "408").unwrap();
+        assert_eq!(t.response_text(), "```python\nprint(12*34)\n```\n```output\n408\n```\n\\boxed{408}");
+        let v = t.token_view().unwrap();
+        assert_eq!(tok.decode_text(&v.ids).unwrap(), t.full_text());
+        let masked: String = v
+            .ids
+            .iter()
+            .zip(&v.loss_mask)
+            .filter(|&(_, m)| *m == 0)
+            .map(|(&i, _)| tok.decode_text(&[i]).unwrap())
+            .collect();
+        assert_eq!(masked, "12*34\n\n```output\n408\n```\n");
+        assert_eq!(*v.ids.last().unwrap(), EOS.1);
+    }
 }

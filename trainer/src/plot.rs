@@ -16,7 +16,7 @@ const COLORS: [&str; 4] = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd"];
 /// The SVG of a run's metrics and validations.
 pub fn svg(steps: &[StepMetrics], val: &[ValMetrics]) -> String {
     let s = |f: fn(&StepMetrics) -> f32| steps.iter().map(|m| (m.step as f64, f64::from(f(m)))).collect::<Vec<_>>();
-    let panels = vec![
+    let panels = [
         Panel { title: "reward (mean of rollouts)", series: vec![("reward", s(|m| m.reward_mean))] },
         Panel { title: "rollout accuracy", series: vec![("accuracy", s(|m| m.accuracy))] },
         Panel {

@@ -1,5 +1,5 @@
 //! The GPU code path through wgpu (in CI: Mesa's lavapipe, a software Vulkan driver).
-//! Built only with `--features wgpu`; skipped with a message when no Vulkan driver is
+//! Built with the `wgpu` feature (on by default); skipped with a message when no Vulkan driver is
 //! installed (`apt-get install mesa-vulkan-drivers`), except under CI (`CI` set), where
 //! that is a failure (as for the real-model tests).
 #![cfg(feature = "wgpu")]
@@ -49,4 +49,35 @@ fn wgpu_matches_the_cpu_backend() {
         assert_eq!(a.tokens, b.tokens);
         assert!(b.logprobs.iter().all(|l| l.is_finite()), "{:?}", b.logprobs);
     }
+}
+
+/// Two RL steps of the demo's tiny model with every tensor on wgpu (CI: lavapipe): rollouts, the update, the
+/// checkpoint.
+#[test]
+fn two_rl_steps_train_on_wgpu() {
+    if !vulkan_driver_present() {
+        assert!(std::env::var_os("CI").is_none(), "no Vulkan driver installed (apt-get install mesa-vulkan-drivers)");
+        eprintln!("skipped: no Vulkan driver (apt-get install mesa-vulkan-drivers)");
+        return;
+    }
+    let mut c = cir_trainer::rl::config::RlConfig::preset("demo").expect("the demo preset");
+    c.device = "wgpu".into();
+    c.steps = 2;
+    c.checkpoint_every = 2;
+    c.rollout.prompts_per_step = 2;
+    c.rollout.n = 2;
+    c.rollout.max_response_tokens = 48;
+    c.data.val_every = 0;
+    c.warm_start.demos = 8;
+    c.warm_start.steps = 2;
+    c.warm_start.batch = 4;
+    let out = std::env::temp_dir().join(format!("cir-rl-wgpu-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let options =
+        cir_trainer::rl::RunOptions { config: c, out: out.clone(), resume: false, steps: None, progress: false };
+    let s = cir_trainer::rl::train(&options, &|_| {}).expect("two steps train on wgpu");
+    assert_eq!(s.metrics.len(), 2);
+    assert!(s.metrics.iter().all(|m| m.grad_norm.is_finite() && m.entropy.is_finite()), "{:?}", s.metrics);
+    assert!(out.join("checkpoints/step-000002/model.safetensors").is_file());
+    std::fs::remove_dir_all(&out).unwrap();
 }

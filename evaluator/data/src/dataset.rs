@@ -14,7 +14,7 @@
 //! The dataset's name is the file stem. A line that is not JSON or lacks a field is skipped and reported
 //! ([`Dataset::skipped`]); a file with no usable line is an error that names the fields its first line has.
 //!
-//! Parquet (`.parquet`, feature `parquet`, on by default) is read with the `parquet` crate's record API, Snappy codec
+//! Parquet (`.parquet`) is read with the `parquet` crate's record API, Snappy codec
 //! only (what the training files use): about 20 small crates and 1–2 minutes of one-time compilation on 2 cores.
 
 use std::path::Path;
@@ -165,7 +165,6 @@ impl Dataset {
     }
 }
 
-#[cfg(feature = "parquet")]
 fn parquet_rows(path: &Path) -> Result<Vec<Result<Value, String>>, Error> {
     use parquet::file::reader::{FileReader, SerializedFileReader};
     let fail = |message: String| Error::Dataset { path: path.into(), message };
@@ -173,11 +172,6 @@ fn parquet_rows(path: &Path) -> Result<Vec<Result<Value, String>>, Error> {
     let reader = SerializedFileReader::new(file).map_err(|e| fail(format!("not a readable Parquet file: {e}")))?;
     let rows = reader.get_row_iter(None).map_err(|e| fail(format!("cannot read rows: {e}")))?;
     Ok(rows.map(|row| row.map(|r| r.to_json_value()).map_err(|e| format!("unreadable row: {e}"))).collect())
-}
-
-#[cfg(not(feature = "parquet"))]
-fn parquet_rows(path: &Path) -> Result<Vec<Result<Value, String>>, Error> {
-    Err(Error::Dataset { path: path.into(), message: "this build has no Parquet support (feature `parquet`)".into() })
 }
 
 /// The value at a field name: the literal key, else a dotted path into nested objects.

@@ -317,13 +317,19 @@ pub struct Usage {
     pub requests: u32,
 }
 
-/// The verifier's judgement of an answer.
+/// The verifier's judgement of an answer, as records keep it: [`cir_verify::Verdict`] with its reason as text.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Verdict {
     /// True when the answer is equivalent to the gold answer.
     pub equivalent: bool,
     /// A short reason (`equal: exact`, `different`, `no answer found`, …).
     pub reason: String,
+}
+
+impl From<cir_verify::Verdict> for Verdict {
+    fn from(v: cir_verify::Verdict) -> Verdict {
+        Verdict { equivalent: v.equivalent, reason: v.reason.to_string() }
+    }
 }
 
 /// Host wall-clock timings of one trajectory, in milliseconds.

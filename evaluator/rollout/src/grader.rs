@@ -45,13 +45,14 @@ impl Grader for Verifier {
     }
 
     fn verify(&self, answer: &str, gold: &str) -> Verdict {
-        let v = cir_verify::verify_with(answer, gold, &self.options);
-        Verdict { equivalent: v.equivalent, reason: v.reason.to_string() }
+        cir_verify::verify_with(answer, gold, &self.options).into()
     }
 
-    /// The verifier reads the whole response itself (its extraction, the same as [`Grader::extract`]).
+    /// The verifier reads the whole response itself and reports the answer it extracted: one call, the same the
+    /// browser viewer's re-grade makes.
     fn grade(&self, response: &str, gold: &str) -> (Option<String>, Verdict) {
-        (self.extract(response), self.verify(response, gold))
+        let v = cir_verify::verify_with(response, gold, &self.options);
+        (v.pred_answer.clone(), v.into())
     }
 }
 

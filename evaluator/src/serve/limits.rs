@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use cir_runtime::Limits;
 
-use super::Args;
+use super::Options;
 use super::api::ExecLimits;
 use crate::Error;
 
@@ -59,7 +59,7 @@ impl Defaults {
     /// # Errors
     ///
     /// [`Error::Config`] for a default past its maximum or a value out of range.
-    pub fn from_args(args: &Args) -> Result<Defaults, Error> {
+    pub fn from_args(args: &Options) -> Result<Defaults, Error> {
         let defaults = Defaults {
             timeout: positive_secs(args.timeout, "--timeout")?,
             max_timeout: positive_secs(args.max_timeout, "--max-timeout")?,

@@ -46,54 +46,61 @@ use std::sync::Arc;
 
 use crate::Error;
 
-/// Arguments of `cir-eval serve`.
-#[derive(clap::Args, Debug, Clone)]
-pub struct Args {
+/// How `cir-eval serve` runs; `Default` gives the command's defaults.
+#[derive(Debug, Clone)]
+pub struct Options {
     /// Address to bind. Default loopback: put a proxy in front (or set `CIR_TOKEN`) before exposing it.
-    #[arg(long, default_value = "127.0.0.1")]
     pub host: String,
     /// Port to bind; 0 picks a free one (the address is reported on stderr).
-    #[arg(long, default_value_t = 8080)]
     pub port: u16,
     /// Execution worker threads (default: the core count).
-    #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,
     /// Executions that may wait for a worker; beyond that requests get 503 with `Retry-After`.
-    #[arg(long, default_value_t = 64, value_name = "N")]
     pub queue: usize,
     /// Default wall-clock deadline per execution, in seconds.
-    #[arg(long, default_value_t = 5.0, value_name = "SECS")]
     pub timeout: f64,
     /// Largest deadline a request may ask for, in seconds (`/run_code` clamps to it, `/v1/exec` refuses more).
-    #[arg(long, default_value_t = 60.0, value_name = "SECS")]
     pub max_timeout: f64,
     /// Default linear-memory cap per execution, in MiB.
-    #[arg(long, default_value_t = 512, value_name = "MIB")]
     pub memory: u64,
     /// Largest memory cap a request may ask for, in MiB (4096 is wasm32's own limit).
-    #[arg(long, default_value_t = 4096, value_name = "MIB")]
     pub max_memory: u64,
     /// Default cap on stdout + stderr per execution, in bytes.
-    #[arg(long, default_value_t = 1 << 20, value_name = "BYTES")]
     pub output: usize,
     /// Largest request body, in bytes; larger gets 413.
-    #[arg(long, default_value_t = 8 << 20, value_name = "BYTES")]
     pub max_body: usize,
     /// Most stateful sessions open at once (each keeps an interpreter: a few MiB to hundreds).
-    #[arg(long, default_value_t = 32, value_name = "N")]
     pub max_sessions: usize,
     /// Seconds a session may stay unused before it is closed.
-    #[arg(long, default_value_t = 300.0, value_name = "SECS")]
     pub session_idle: f64,
     /// Most distinct limit sets kept loaded at once (each ~350 MiB: the compiled module and its memory image).
-    #[arg(long, default_value_t = 4, value_name = "N")]
     pub limit_sets: usize,
     /// Seconds to finish in-flight requests after SIGTERM/SIGINT before exiting anyway.
-    #[arg(long, default_value_t = 30.0, value_name = "SECS")]
     pub grace: f64,
     /// A local copy of the interpreter wheel (file or folder), for offline machines; also `CIR_WHEEL`.
-    #[arg(long, value_name = "PATH")]
     pub wheel: Option<PathBuf>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            host: "127.0.0.1".into(),
+            port: 8080,
+            jobs: None,
+            queue: 64,
+            timeout: 5.0,
+            max_timeout: 60.0,
+            memory: 512,
+            max_memory: 4096,
+            output: 1 << 20,
+            max_body: 8 << 20,
+            max_sessions: 32,
+            session_idle: 300.0,
+            limit_sets: 4,
+            grace: 30.0,
+            wheel: None,
+        }
+    }
 }
 
 /// `cir-eval serve`: reads `CIR_TOKEN`, loads the sandbox, binds, reports `listening on http://ADDR` through
@@ -102,7 +109,7 @@ pub struct Args {
 /// # Errors
 ///
 /// As [`Server::bind`] and [`Server::run`], and a signal handler that cannot be installed.
-pub fn run(args: &Args, report: &dyn Fn(&str)) -> Result<Shutdown, Error> {
+pub fn run(args: &Options, report: &dyn Fn(&str)) -> Result<Shutdown, Error> {
     let token = std::env::var("CIR_TOKEN").ok();
     let server = Server::bind(args, token.clone(), report)?;
     let stop = server.stop_flag();

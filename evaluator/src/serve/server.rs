@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use cir_runtime::Queue;
 use tiny_http::Request;
 
-use super::Args;
+use super::Options;
 use super::engine::{Sandboxes, Sessions};
 use super::handlers;
 use super::limits::{Defaults, positive_secs};
@@ -53,7 +53,7 @@ impl Server {
     /// # Errors
     ///
     /// Invalid settings, an interpreter that cannot be prepared, an address that cannot be bound.
-    pub fn bind(args: &Args, token: Option<String>, report: &dyn Fn(&str)) -> Result<Server, Error> {
+    pub fn bind(args: &Options, token: Option<String>, report: &dyn Fn(&str)) -> Result<Server, Error> {
         let defaults = Defaults::from_args(args)?;
         let idle = positive_secs(args.session_idle, "--session-idle")?;
         let grace = Duration::try_from_secs_f64(args.grace)

@@ -264,8 +264,8 @@ impl Default for OptimConfig {
 impl RlConfig {
     /// A named preset: `reference` (the defaults) or `demo` (the CPU demo: a tiny model made from scratch and
     /// warm-started on generated demonstrations, on multiplication problems, sized to run in minutes on two cores;
-    /// a learning rate of 3e-4 because a model this small trains from a few hundred updates, where 1e-6 moves a
-    /// 7B model).
+    /// a learning rate of 1e-4 because a model this small trains from a hundred updates, where 1e-6 moves a 7B
+    /// model — 3e-4 was measured to collapse the policy's entropy within ten steps and plateau lower).
     ///
     /// # Errors
     /// [`Error::TrainConfig`] for an unknown name.
@@ -292,7 +292,7 @@ impl RlConfig {
                     max_rows: 128,
                     ..RolloutConfig::default()
                 },
-                optim: OptimConfig { lr: 3e-4, weight_decay: 0.0, mini_batches: 2, ..OptimConfig::default() },
+                optim: OptimConfig { lr: 1e-4, weight_decay: 0.0, mini_batches: 2, ..OptimConfig::default() },
                 // 180 SFT steps: past the point where the model writes the protocol and starts to copy digits, short
                 // of where it copies them reliably (greedy ~0.5, sampled ~0.15 on seed 1), so RL has room.
                 warm_start: WarmStartConfig { steps: 180, ..WarmStartConfig::default() },

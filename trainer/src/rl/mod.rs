@@ -159,10 +159,10 @@ pub fn train(options: &RunOptions, report: &dyn Fn(&str)) -> Result<RunSummary> 
             };
             state::save(out, &s, &model_config, &model.valid(), policy.tokenizer(), &optim)?;
         }
-        if let Some(val) = &val {
-            if last || step % config.data.val_every == 0 {
-                summary.validation.push(runner.validate(&policy, val, &template, step, last)?);
-            }
+        if let Some(val) = &val
+            && (last || step % config.data.val_every == 0)
+        {
+            summary.validation.push(runner.validate(&policy, val, &template, step, last)?);
         }
     }
     bar.finish();

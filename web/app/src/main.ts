@@ -3,7 +3,7 @@ import "katex/dist/katex.min.css";
 import "./style.css";
 import { bars, line } from "./charts";
 import { escape, markdown, python } from "./render";
-import type { BadLine, FromWorker, Metrics, Row, Segment, ToWorker } from "./types";
+import type { BadLine, Breakdown, DatasetMetrics, FromWorker, Metrics, Row, Segment, ToWorker } from "./types";
 
 /** Height of one list row in pixels; the list renders only the rows in view (plus a margin). */
 const ROW_HEIGHT = 52;
@@ -16,6 +16,7 @@ const state = {
   rows: [] as Row[],
   errors: [] as BadLine[],
   metrics: null as Metrics | null,
+  breakdowns: [] as Breakdown[],
   visible: [] as Row[],
   selected: null as Row | null,
   worker: null as Worker | null,
@@ -26,7 +27,7 @@ const state = {
 
 function load(source: ToWorker, name: string) {
   state.worker?.terminate();
-  Object.assign(state, { rows: [], errors: [], metrics: null, selected: null, name });
+  Object.assign(state, { rows: [], errors: [], metrics: null, breakdowns: [], selected: null, name });
   $("detail").innerHTML = `<p class="hint">Select a trajectory.</p>`;
   const datasetSelect = $<HTMLSelectElement>("f-dataset");
   datasetSelect.length = 1;
@@ -42,6 +43,7 @@ function load(source: ToWorker, name: string) {
       refresh();
     } else if (msg.kind === "done") {
       state.metrics = msg.metrics;
+      state.breakdowns = msg.breakdowns;
       worker.terminate();
       const changed = state.rows.filter((r) => r.changed).length;
       setStatus(
@@ -271,17 +273,18 @@ function renderSummary() {
   const hitError = state.rows.filter(hadExecutionProblem);
   const noError = state.rows.filter((r) => r.trajectory.tool_calls > 0 && !hadExecutionProblem(r));
   const acc = (rs: Row[]) => (rs.length ? rs.filter(stored).length / rs.length : 0);
-  const table = [m.overall, ...m.datasets]
-    .map((d) =>
-      `<tr><td>${escape(d.dataset)}</td><td>${d.problems}</td><td>${d.samples}</td><td>${(d.avg * 100).toFixed(1)}%</td>` +
-      `<td>${d.pass_at_k.length ? (d.pass_at_k[d.pass_at_k.length - 1].value * 100).toFixed(1) + `% (k=${d.n})` : "–"}</td>` +
-      `<td>${d.tools.mean_calls.toFixed(2)}</td></tr>`,
+  const byField = state.breakdowns
+    .map(
+      (b) =>
+        `<h3>By ${escape(b.field)}</h3>` +
+        `<table class="breakdown" data-field="${escape(b.field)}">${metricsTable(b.field, b.groups)}</table>`,
     )
     .join("");
   el.innerHTML =
     `<h2>Summary of ${escape(state.name)}</h2>` +
     `<p class="hint">Stored verdicts; metrics computed by cir-record in wasm, as <code>cir-eval report</code> does.</p>` +
-    `<table id="metrics"><tr><th>dataset</th><th>problems</th><th>samples</th><th>avg@n</th><th>pass@n</th><th>tool calls / sample</th></tr>${table}</table>` +
+    `<table id="metrics">${metricsTable("dataset", [m.overall, ...m.datasets])}</table>` +
+    byField +
     `<div class="charts">` +
     bars("Accuracy by number of tool calls", "tool calls", "accuracy", toolBars) +
     bars("Error feedback outcomes", "runs that used code", "accuracy", [
@@ -292,6 +295,22 @@ function renderSummary() {
       ? line(`pass@k (${m.overall.problems} problems)`, "k (samples)", "pass@k", m.overall.pass_at_k)
       : `<p class="hint">pass@k needs several samples per problem (this file has ${m.overall.n}).</p>`) +
     `</div>`;
+}
+
+/** A metrics table's rows: one per group (`dataset` names it: a dataset, or a metadata field's value). */
+function metricsTable(heading: string, groups: DatasetMetrics[]): string {
+  const rows = groups
+    .map(
+      (d) =>
+        `<tr><td>${escape(d.dataset)}</td><td>${d.problems}</td><td>${d.samples}</td><td>${(d.avg * 100).toFixed(1)}%</td>` +
+        `<td>${d.pass_at_k.length ? (d.pass_at_k[d.pass_at_k.length - 1].value * 100).toFixed(1) + `% (k=${d.n})` : "–"}</td>` +
+        `<td>${d.tools.mean_calls.toFixed(2)}</td></tr>`,
+    )
+    .join("");
+  return (
+    `<tr><th>${escape(heading)}</th><th>problems</th><th>samples</th><th>avg@n</th><th>pass@n</th>` +
+    `<th>tool calls / sample</th></tr>${rows}`
+  );
 }
 
 function showTab(tab: "list" | "summary") {

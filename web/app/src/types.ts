@@ -72,6 +72,12 @@ export interface Metrics {
   macro_avg: number;
 }
 
+/** The metrics per value of one metadata field (`subject`, `level`, …); each group's `dataset` is the value. */
+export interface Breakdown {
+  field: string;
+  groups: DatasetMetrics[];
+}
+
 export interface BadLine {
   line: number;
   message: string;
@@ -80,7 +86,7 @@ export interface BadLine {
 /** Messages from the parsing worker. */
 export type FromWorker =
   | { kind: "rows"; rows: Row[]; errors: BadLine[]; bytes: number; total: number }
-  | { kind: "done"; metrics: Metrics | null }
+  | { kind: "done"; metrics: Metrics | null; breakdowns: Breakdown[] }
   | { kind: "fatal"; message: string };
 
 /** Messages to the parsing worker. */

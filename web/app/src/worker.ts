@@ -1,5 +1,5 @@
 // Parses a trajectory file off the main thread with the wasm module: each line is schema-checked and re-graded by
-// cir-web's `Loader`; rows go back in batches so the list fills while the rest loads; the file's metrics come last.
+// cir-web's `Loader`; rows go back in batches so the list fills while the rest loads; the file's metrics (overall and per metadata field) come last.
 import init, { Loader } from "./wasm/cir_web.js";
 import type { BadLine, FromWorker, Row, ToWorker } from "./types";
 
@@ -52,6 +52,11 @@ function load(text: string) {
     }
   }
   post({ kind: "rows", rows, errors, bytes: text.length, total: text.length });
-  post({ kind: "done", metrics: loader.isEmpty() ? null : JSON.parse(loader.metrics()) });
+  const empty = loader.isEmpty();
+  post({
+    kind: "done",
+    metrics: empty ? null : JSON.parse(loader.metrics()),
+    breakdowns: empty ? [] : JSON.parse(loader.breakdowns()),
+  });
   loader.free();
 }

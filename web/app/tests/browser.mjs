@@ -105,6 +105,11 @@ try {
   await page.locator("#tab-summary").click();
   const overall = await page.locator("#metrics tr").nth(1).allTextContents();
   assert.match(overall[0], /overall\s*3\s*6\s*50\.0%\s*100\.0% \(k=2\)/);
+  // Per metadata field (the fixture's `meta.subject`), computed by the same Rust code as `cir-eval report --by`.
+  const bySubject = await page.locator('table.breakdown[data-field="subject"] tr').allTextContents();
+  assert.equal(bySubject.length, 3, bySubject.join(" | "));
+  assert.match(bySubject[1], /Algebra\s*2\s*4\s*50\.0%\s*100\.0% \(k=2\)/);
+  assert.match(bySubject[2], /Number Theory\s*1\s*2\s*50\.0%\s*100\.0% \(k=2\)/);
   assert.equal(await page.locator("#summary svg").count(), 3);
   assert.match(await page.locator("#summary svg").nth(2).textContent(), /pass@k/);
   await page.screenshot({ path: shot("summary") });

@@ -1,16 +1,15 @@
 //! `cir-web`: the verifier and the trajectory types for the browser (and Node), through wasm-bindgen.
 //!
-//! A thin layer over [`cir_verify`] and [`cir_record`]: `verify(pred, gold)` returns an object with `equivalent` and
-//! `reason`; `extractAnswer(text)` returns the final answer or `undefined`; a [`Loader`] reads a trajectory file line
+//! A thin layer over [`cir_verify`] and [`cir_record`]: `verify(pred, gold)` returns the record's verdict
+//! (`{equivalent, reason}`) as JSON; `extractAnswer(text)` returns the final answer or `undefined`; a [`Loader`] reads a trajectory file line
 //! by line (schema checked, each trajectory re-graded) and computes the file's metrics. Structured results cross the
 //! boundary as JSON strings (one `JSON.parse` on the JS side, no extra binding crate). Build with
 //! `cargo build --release -p cir-web --target wasm32-unknown-unknown` and `wasm-bindgen --target web` (browser) or
 //! `--target nodejs` (tests).
 //!
 //! ```
-//! let v = cir_web::verify("\\boxed{\\frac12}", "0.5");
-//! assert!(v.equivalent);
-//! assert_eq!(v.reason, "equal: exact");
+//! let v: serde_json::Value = serde_json::from_str(&cir_web::verify("\\boxed{\\frac12}", "0.5")).unwrap();
+//! assert_eq!((v["equivalent"].as_bool(), v["reason"].as_str()), (Some(true), Some("equal: exact")));
 //! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -22,21 +21,11 @@ use wasm_bindgen::prelude::wasm_bindgen;
 mod error;
 pub mod trajectories;
 
-/// A verdict as JavaScript sees it: `{ equivalent, reason }`.
-#[wasm_bindgen(getter_with_clone)]
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Verdict {
-    /// Whether the prediction is equivalent to the gold answer.
-    pub equivalent: bool,
-    /// Why, e.g. `equal: exact`, `different`, `no answer found`.
-    pub reason: String,
-}
-
-/// Verifies a prediction (bare answer or whole response) against a gold answer, with the default options.
+/// Verifies a prediction (bare answer or whole response) against a gold answer, with the default options; returns
+/// the record's verdict as JSON (`{"equivalent": bool, "reason": string}`), the form trajectories store.
 #[wasm_bindgen]
-pub fn verify(pred: &str, gold: &str) -> Verdict {
-    let v = cir_verify::verify(pred, gold);
-    Verdict { equivalent: v.equivalent, reason: v.reason.to_string() }
+pub fn verify(pred: &str, gold: &str) -> String {
+    serde_json::to_string(&cir_record::Verdict::from(cir_verify::verify(pred, gold))).unwrap_or_default()
 }
 
 /// The final answer in a response, or `undefined` when none is found.

@@ -37,17 +37,12 @@ pub fn parse_line(line: &str) -> Result<Trajectory, Error> {
     serde_json::from_value(value).map_err(Error::Invalid)
 }
 
-/// Re-grades a trajectory as `cir-eval run` does: the final answer extracted from the response text, verified
-/// against the stored gold answer with the default options.
+/// Re-grades a trajectory as `cir-eval run` and `score` do: one [`cir_verify::verify`] of the whole response text
+/// against the stored gold answer, with the default options; the answer is the one that call extracted.
 pub fn regrade(trajectory: Trajectory) -> Row {
-    let answer = cir_verify::extract_answer(&trajectory.response_text());
-    let regrade = match &answer {
-        Some(answer) => {
-            let v = cir_verify::verify(answer, &trajectory.gold);
-            cir_record::Verdict { equivalent: v.equivalent, reason: v.reason.to_string() }
-        }
-        None => cir_record::Verdict { equivalent: false, reason: cir_verify::NO_ANSWER.into() },
-    };
+    let v = cir_verify::verify(&trajectory.response_text(), &trajectory.gold);
+    let answer = v.pred_answer.clone();
+    let regrade = cir_record::Verdict::from(v);
     let changed = trajectory.verdict.as_ref().is_some_and(|v| v.equivalent != regrade.equivalent);
     Row { trajectory, answer, regrade, changed }
 }
@@ -83,9 +78,27 @@ mod tests {
 
     #[test]
     fn metrics_group_equivalent_answers() {
-        let a = parse_line(LINE).unwrap();
-        let m = metrics(&[a]);
-        assert_eq!((m.overall.samples, m.overall.n), (1, 1));
-        assert_eq!(m.overall.avg, 0.0);
+        // Five samples of one problem (gold 2): 2, 2.0 and 4/2 are one answer to the verifier, 0.5 twice another.
+        // Grouped by the verifier the right answer has the majority (3 of 5); compared as strings the two 0.5 would
+        // win. The verdicts stored are the re-grade's.
+        let answers = ["2", "2.0", "\\frac{4}{2}", "0.5", "0.5"];
+        let ts: Vec<Trajectory> = answers
+            .iter()
+            .enumerate()
+            .map(|(i, a)| {
+                let line = LINE
+                    .replace("\"sample\":0", &format!("\"sample\":{i}"))
+                    .replace("\\boxed{2.0}", &format!("\\boxed{{{}}}", a.replace('\\', "\\\\")));
+                let row = regrade(parse_line(&line).unwrap());
+                Trajectory { verdict: Some(row.regrade), answer: row.answer, ..row.trajectory }
+            })
+            .collect();
+        assert_eq!(ts.iter().filter(|t| t.is_correct()).count(), 3);
+        let m = metrics(&ts);
+        assert_eq!((m.overall.problems, m.overall.samples, m.overall.n), (1, 5, 5));
+        let maj = |k: u32| m.overall.maj_at_k.iter().find(|a| a.k == k).map(|a| a.value);
+        assert_eq!((maj(1), maj(5)), (Some(1.0), Some(1.0)));
+        let by_string = cir_record::Metrics::compute(&ts, &|a, b| a == b);
+        assert_eq!(by_string.overall.maj_at_k.iter().find(|a| a.k == 5).map(|a| a.value), Some(0.0));
     }
 }

@@ -23,7 +23,7 @@ for (let k = 0; k < pairs.length; k += 2) {
   }
   cases.forEach((line, i) => {
     const c = JSON.parse(line);
-    const v = web.verify(c.pred, c.gold);
+    const v = JSON.parse(web.verify(c.pred, c.gold));
     total += 1;
     if (v.equivalent !== native[i].verdict || v.reason !== native[i].reason) {
       mismatches += 1;

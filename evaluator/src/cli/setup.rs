@@ -1,8 +1,5 @@
 //! `cir-eval setup`: fetch, verify, snapshot and compile the interpreter ahead of time (idempotent).
 
-// This subcommand's output is the terminal's: the guest's stdout and stderr, and setup's progress.
-#![allow(clippy::print_stdout, clippy::print_stderr)]
-
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 

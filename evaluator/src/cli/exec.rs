@@ -3,9 +3,6 @@
 //! Exit status for one program: 0 ok, 1 a Python error (or non-zero `sys.exit`), 124 timeout, 125 another limit or a
 //! crash. A batch exits 0 once every line has a record, whatever the records say.
 
-// This subcommand's output is the terminal's: the guest's stdout and stderr, and setup's progress.
-#![allow(clippy::print_stdout, clippy::print_stderr)]
-
 use std::io::{BufWriter, Read, Write};
 use std::path::PathBuf;
 use std::time::Duration;

@@ -1,0 +1,155 @@
+//! Whole rollouts of the built-in model in-process against plain decoding and against the same model over HTTP.
+//!
+//! SmolLM2-135M-Instruct (fetched once into CIR_HOME) on the first N problems of `builtin:arith` with its chat
+//! template, one sample each at temperature 1, up to 256 new tokens, tool budget 5, the real sandbox. Rows:
+//! - `rollouts, cache kept`: `LocalPolicy` as `cir-eval run --local` runs it (each row's KV cache kept between turns,
+//!   only the feedback prefilled after a tool call);
+//! - `rollouts, cache rebuilt`: the same with `--no-cache-reuse` (every turn prefills its whole context);
+//! - `plain decode`: the same prompts through `generate_rows` with no code stop, as many new tokens as the cached run
+//!   sampled per row on average — the speed the loop would have with no tool at all;
+//! - `rollouts over HTTP`: `cir-train serve`'s server in this process on loopback, `EndpointPolicy` with the chat API
+//!   (8 requests in flight; the server takes them one at a time).
+//!
+//! `cargo bench -p cir-eval --bench 3-local-rollouts [-- N]` (default N = 8). Prints a Markdown table.
+
+use std::sync::Mutex;
+use std::time::Instant;
+
+use cir_data::{Api, Dataset, Fields, Template};
+use cir_eval::{Client, ClientConfig, EndpointPolicy};
+use cir_record::Trajectory;
+use cir_rollout::{Generation, Job, Loop, Policy, PolicyError, PolicyInfo, Schedule, Settings, Turn, Verifier};
+use cir_trainer::{CompletionServer, LocalOptions, LocalPolicy, Row, SamplingParams, generate_rows, load};
+
+/// A policy that adds up the time its calls take.
+struct Timed<'a, P: Policy> {
+    inner: &'a P,
+    seconds: Mutex<f64>,
+}
+
+impl<P: Policy> Policy for Timed<'_, P> {
+    fn schedule(&self) -> Schedule {
+        self.inner.schedule()
+    }
+    fn info(&self) -> PolicyInfo {
+        self.inner.info()
+    }
+    fn generate(&self, turns: &[Turn<'_>]) -> Vec<Result<Generation, PolicyError>> {
+        let start = Instant::now();
+        let out = self.inner.generate(turns);
+        *self.seconds.lock().expect("lock") += start.elapsed().as_secs_f64();
+        out
+    }
+    fn tokenize(&self, text: &str) -> Option<Vec<u32>> {
+        self.inner.tokenize(text)
+    }
+    fn release(&self, sample: usize) {
+        self.inner.release(sample);
+    }
+}
+
+struct Measured {
+    label: &'static str,
+    tokens: u64,
+    wall: f64,
+    generation: f64,
+    tool_calls: u32,
+}
+
+fn rollouts<P: Policy>(label: &'static str, policy: &P, sandbox: &cir_runtime::Sandbox, jobs: &[Job]) -> Measured {
+    let settings = Settings { max_tokens: 256, top_p: 1.0, seed: 7, ..Settings::default() };
+    let timed = Timed { inner: policy, seconds: Mutex::new(0.0) };
+    let start = Instant::now();
+    let mut out: Vec<Trajectory> = Vec::new();
+    Loop::new(&timed, sandbox, &Verifier::default(), &settings).run(jobs, &mut |t| {
+        out.push(t);
+        true
+    });
+    let wall = start.elapsed().as_secs_f64();
+    assert!(out.iter().all(|t| t.error.is_none()), "{:?}", out.iter().find_map(|t| t.error.clone()));
+    let generation = *timed.seconds.lock().expect("lock");
+    Measured {
+        label,
+        tokens: out.iter().filter_map(|t| t.usage.completion_tokens).sum(),
+        wall,
+        generation,
+        tool_calls: out.iter().map(|t| t.tool_calls).sum(),
+    }
+}
+
+fn main() {
+    let n: usize = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(8);
+    let path =
+        cir_trainer::models::resolve("smollm2-135m", &cir_fetch::home(), None, &|m| eprintln!("{m}")).expect("model");
+    let device = cir_trainer::DeviceKind::Cpu.device().expect("cpu");
+    let sandbox = cir_runtime::Sandbox::builder().build().expect("sandbox");
+    let mut data = Dataset::open("builtin:arith", &Fields::default(), &Verifier::default()).expect("benchmark");
+    data.problems.truncate(n);
+    let template = Template::resolve("cir-chat").expect("template");
+    let jobs = data.jobs(&template, 1);
+    let policy = |reuse_cache: bool| {
+        let loaded = load(&path, &device).expect("loads");
+        let options = LocalOptions { chat: true, max_rows: n, reuse_cache, ..LocalOptions::new("smollm2-135m") };
+        LocalPolicy::new(loaded.model, loaded.config, loaded.tokenizer.expect("tokenizer"), options).expect("policy")
+    };
+    let mut rows = Vec::new();
+    let cached = policy(true);
+    rows.push(rollouts("rollouts, cache kept", &cached, &sandbox, &jobs));
+    rows.push(rollouts("rollouts, cache rebuilt", &policy(false), &sandbox, &jobs));
+
+    // Plain decode: the same prompts, no stop at code, the cached run's mean sampled tokens per row.
+    let per_row = (rows[0].tokens as usize / n).max(1);
+    let loaded = load(&path, &device).expect("loads");
+    let tok = loaded.tokenizer.as_ref().expect("tokenizer");
+    let decode_rows: Vec<Row> = jobs
+        .iter()
+        .enumerate()
+        .map(|(i, j)| Row {
+            ids: tok.encode(&cached.render(&j.prompt).expect("render")).expect("encode"),
+            cache: None,
+            max_new_tokens: per_row,
+            seed: i as u64,
+            stop_at_code_block: false,
+        })
+        .collect();
+    let params = SamplingParams { eos_token_ids: Some(Vec::new()), ..SamplingParams::default() };
+    let start = Instant::now();
+    let out = generate_rows(&loaded.model, &loaded.config, Some(tok), decode_rows, &params, false).expect("decode");
+    let wall = start.elapsed().as_secs_f64();
+    rows.push(Measured {
+        label: "plain decode (no tool, no stop)",
+        tokens: out.iter().map(|r| r.completion.tokens.len() as u64).sum(),
+        wall,
+        generation: wall,
+        tool_calls: 0,
+    });
+
+    // Over HTTP: the same model behind cir-train serve, in this process.
+    let served = load(&path, &device).expect("loads");
+    let server = CompletionServer::bind("127.0.0.1:0", served, "smollm2-135m".into()).expect("binds");
+    let url = format!("http://{}", server.local_addr().expect("address"));
+    std::thread::spawn(move || server.run());
+    let http = EndpointPolicy {
+        client: Client::new(ClientConfig::new(vec![url])).expect("client"),
+        model: "smollm2-135m".into(),
+        api: Api::Chat,
+        extra: serde_json::Map::new(),
+        concurrency: n,
+        tokens: false,
+    };
+    rows.push(rollouts("rollouts over HTTP (cir-train serve)", &http, &sandbox, &jobs));
+
+    println!("| run | sampled tokens | tool calls | wall s | tokens/s (wall) | of which generating s |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    for r in &rows {
+        println!(
+            "| {} | {} | {} | {:.1} | {:.1} | {:.1} |",
+            r.label,
+            r.tokens,
+            r.tool_calls,
+            r.wall,
+            r.tokens as f64 / r.wall,
+            r.generation
+        );
+    }
+}
