@@ -26,7 +26,8 @@ enum Command {
     Replay(cli::replay::ReplayArgs),
     /// Re-grade trajectories with the current grader.
     Score(score::ScoreArgs),
-    /// Metrics of trajectory files: avg@n, pass@k, maj@k, greedy accuracy, tool statistics.
+    /// Metrics of trajectory files: avg@n, pass@k, maj@k, greedy accuracy, tool and error-feedback statistics, per
+    /// dataset and per field (--by); several runs side by side (--run); pass@k and response-length plots.
     Report(report::ReportArgs),
     /// Is a predicted answer equivalent to the gold answer? Exit 0 equivalent, 1 not, 2 usage error.
     Grade(GradeArgs),
@@ -118,15 +119,7 @@ fn cmd_score(args: &score::ScoreArgs, grader: &dyn Grader) -> anyhow::Result<()>
 }
 
 fn cmd_report(args: &report::ReportArgs, grader: &dyn Grader) -> anyhow::Result<()> {
-    let mut all = Vec::new();
-    for path in &args.trajectories {
-        all.extend(cir_eval::trajectories::read(path)?);
-    }
-    let metrics = report::metrics(&all, grader);
-    print!("{}", report::render(&metrics, args.format));
-    if let Some(plot) = &args.plot {
-        std::fs::write(plot, report::svg(&metrics)).with_context(|| format!("writing {}", plot.display()))?;
-    }
+    print!("{}", report::run(args, grader)?);
     Ok(())
 }
 
