@@ -2,7 +2,6 @@
 
 use std::process::ExitCode;
 
-use anyhow::Context;
 use cir_eval::report;
 use cir_rollout::{Grader, Verifier};
 use clap::{Parser, Subcommand};
@@ -26,8 +25,9 @@ enum Command {
     Replay(cli::replay::ReplayArgs),
     /// Re-grade trajectories with the current grader.
     Score(cli::score::ScoreArgs),
-    /// Metrics of trajectory files: avg@n, pass@k, maj@k, greedy accuracy, tool statistics.
-    Report(report::ReportArgs),
+    /// Metrics of trajectory files: avg@n, pass@k, maj@k, greedy accuracy, tool and error-feedback statistics, per
+    /// dataset and per field (--by); several runs side by side (--run); pass@k and response-length plots.
+    Report(cli::report::ReportArgs),
     /// Is a predicted answer equivalent to the gold answer? Exit 0 equivalent, 1 not, 2 usage error.
     Grade(cli::grade::GradeArgs),
     /// Run Python in the sandbox: -c CODE, FILE, - (stdin), or --batch IN.jsonl.
@@ -47,7 +47,7 @@ fn main() -> anyhow::Result<ExitCode> {
         Command::Run(args) => cmd_run(&args, &grader).map(|()| ExitCode::SUCCESS),
         Command::Replay(args) => cmd_replay(&args),
         Command::Score(args) => cli::score::run(&args, &grader).map(|()| ExitCode::SUCCESS),
-        Command::Report(args) => cmd_report(&args, &grader).map(|()| ExitCode::SUCCESS),
+        Command::Report(args) => cli::report::run(&args, &grader).map(|()| ExitCode::SUCCESS),
         Command::Grade(args) => cli::grade::run(args),
         Command::Exec(args) => cli::exec::run(&args).map(exit_code),
         Command::Setup(args) => cli::setup::run(&args).map(|()| ExitCode::SUCCESS),
@@ -83,19 +83,6 @@ fn cmd_replay(args: &cli::replay::ReplayArgs) -> anyhow::Result<ExitCode> {
     }
     eprintln!("replayed {} code blocks of {} trajectories: {} differ", s.blocks, s.trajectories, s.differences.len());
     Ok(if s.differences.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
-}
-
-fn cmd_report(args: &report::ReportArgs, grader: &dyn Grader) -> anyhow::Result<()> {
-    let mut all = Vec::new();
-    for path in &args.trajectories {
-        all.extend(cir_eval::trajectories::read(path)?);
-    }
-    let metrics = report::metrics(&all, grader);
-    print!("{}", report::render(&metrics, args.format));
-    if let Some(plot) = &args.plot {
-        std::fs::write(plot, report::svg(&metrics)).with_context(|| format!("writing {}", plot.display()))?;
-    }
-    Ok(())
 }
 
 /// `exec`'s documented exit statuses (0 ok, 1 Python error, 124 timeout, 125 another limit) as a process exit code.

@@ -1,18 +1,85 @@
-//! `cir-eval report`: metrics of trajectory files as a Markdown table or JSON, and a pass@k curve as SVG.
+//! `cir-eval report`: the paper's analyses from trajectory files, as Markdown or JSON, with SVG plots.
+//!
+//! One run (trajectory files pooled): accuracy, pass@k, maj@k, tool and error-feedback tables per dataset and
+//! overall, and per value of each `--by` field. Several runs (`--run NAME=FILE …`): one table with a column per run
+//! and deltas against the first, overall and per value of each `--by` field, and the error-feedback table per run.
+//! The numbers are [`cir_record::metrics`]' (the same code the browser viewer runs); this module reads the files,
+//! renders ([`markdown`], [`svg`]) and writes the plots.
 
-use std::fmt::Write;
+use std::path::{Path, PathBuf};
 
-use cir_record::{DatasetMetrics, Metrics, Trajectory};
-
+use cir_record::{Comparison, LengthHistogram, Metrics, Trajectory};
 use cir_rollout::Grader;
 
-/// Output format of a report.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+use crate::{Error, trajectories};
+
+pub mod markdown;
+pub mod svg;
+
+/// Output format of a report: `md` (the default) or `json`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Format {
     /// Markdown tables.
+    #[default]
     Md,
-    /// The [`Metrics`] as pretty JSON.
+    /// The [`Metrics`] (one run) or the [`Comparison`] (`--run`) as pretty JSON.
     Json,
+}
+
+impl std::str::FromStr for Format {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Format, String> {
+        match s {
+            "md" => Ok(Format::Md),
+            "json" => Ok(Format::Json),
+            _ => Err(format!("unknown format {s:?} (md or json)")),
+        }
+    }
+}
+
+/// Most bins of a response-length histogram: fine enough to show the shape, coarse enough to read at 720 pixels.
+pub const LENGTH_BINS: usize = 30;
+
+/// One `--run NAME=FILE`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunSpec {
+    /// The run's name, as the table's column header and the plots' legend show it.
+    pub name: String,
+    /// A trajectory file of the run.
+    pub path: PathBuf,
+}
+
+impl std::str::FromStr for RunSpec {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<RunSpec, String> {
+        match s.split_once('=') {
+            Some((name, path)) if !name.trim().is_empty() && !path.is_empty() => {
+                Ok(RunSpec { name: name.trim().to_owned(), path: path.into() })
+            }
+            _ => Err(format!("expected NAME=FILE (e.g. tools=tools.jsonl), got {s:?}")),
+        }
+    }
+}
+
+/// What `cir-eval report` is asked for (its flags, see `cir-eval report --help`).
+#[derive(Clone, Debug, Default)]
+pub struct Request {
+    /// Trajectory files, pooled into one run (each trajectory keeps its dataset name); unused with `runs`.
+    pub trajectories: Vec<PathBuf>,
+    /// Runs side by side (the first is the baseline of every delta); a repeated name pools its files.
+    pub runs: Vec<RunSpec>,
+    /// Fields to split by (`subject`, `level`, … of the trajectories' `meta`, or `dataset`).
+    pub by: Vec<String>,
+    /// The k of the pass@k and maj@k rows; empty: with runs, 1 and the runs' smallest n, else 1, 2, 4, … and n.
+    pub k: Vec<u32>,
+    /// Output format.
+    pub format: Format,
+    /// Where to write the pass@k curves (SVG), if anywhere.
+    pub plot: Option<PathBuf>,
+    /// Where to write the response-length histograms (SVG), if anywhere.
+    pub lengths: Option<PathBuf>,
 }
 
 /// The metrics of `trajectories`, answers grouped for majority voting by the grader's equivalence.
@@ -20,177 +87,88 @@ pub fn metrics(trajectories: &[Trajectory], grader: &dyn Grader) -> Metrics {
     Metrics::compute(trajectories, &|a, b| grader.verify(a, b).equivalent)
 }
 
-/// The report in `format`.
+/// The one-run report in `format`, pass@k and maj@k at 1, 2, 4, … and n.
 pub fn render(metrics: &Metrics, format: Format) -> String {
     match format {
-        Format::Md => markdown(metrics),
-        Format::Json => serde_json::to_string_pretty(metrics).unwrap_or_default() + "\n",
+        Format::Md => markdown::metrics(metrics, &[]),
+        Format::Json => json(metrics),
     }
 }
 
-fn pct(x: f64) -> String {
-    format!("{:.1}", 100.0 * x)
-}
-
-fn opt_pct(x: Option<f64>) -> String {
-    x.map_or_else(|| "–".into(), pct)
-}
-
-/// The ks shown in tables: 1, 2, 4, … and n.
-fn shown_ks(d: &DatasetMetrics) -> Vec<u32> {
-    d.pass_at_k.iter().map(|a| a.k).filter(|k| k.is_power_of_two() || *k == d.n).collect()
-}
-
-/// Markdown: one accuracy table, one tool table, one pass@k table (percentages).
-pub fn markdown(m: &Metrics) -> String {
-    let rows: Vec<&DatasetMetrics> = m.datasets.iter().chain(std::iter::once(&m.overall)).collect();
-    let mut s = String::new();
-    s.push_str("| dataset | problems | samples | n | avg@n | pass@n | maj@n | greedy |\n|---|---:|---:|---:|---:|---:|---:|---:|\n");
-    for d in &rows {
-        let _ = writeln!(
-            s,
-            "| {} | {} | {} | {} | {} | {} | {} | {} |",
-            d.dataset,
-            d.problems,
-            d.samples,
-            d.n,
-            pct(d.avg),
-            opt_pct(d.pass_at_k.last().map(|a| a.value)),
-            opt_pct(d.maj_at_k.last().map(|a| a.value)),
-            opt_pct(d.greedy_accuracy)
-        );
-    }
-    let _ = writeln!(s, "\nMacro average of avg@n over datasets: {}\n", pct(m.macro_avg));
-    s.push_str("| dataset | calls/traj | used code | calls histogram | exec errors | exec timeouts | acc with code | acc without | budget exhausted | length | failed | tokens/traj |\n|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
-    for d in &rows {
-        let t = &d.tools;
-        let hist: Vec<String> = t.calls_histogram.iter().map(u64::to_string).collect();
-        let _ = writeln!(
-            s,
-            "| {} | {:.2} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-            d.dataset,
-            t.mean_calls,
-            pct(t.tool_use_rate),
-            hist.join(" "),
-            pct(t.execution_error_rate),
-            pct(t.execution_timeout_rate),
-            opt_pct(t.accuracy_with_code),
-            opt_pct(t.accuracy_without_code),
-            pct(t.budget_exhausted_rate),
-            pct(t.length_rate),
-            pct(t.error_rate),
-            t.mean_completion_tokens.map_or_else(|| "–".into(), |x| format!("{x:.0}"))
-        );
-    }
-    s.push_str("\n| dataset | pass@k (k: value) | maj@k (k: value) |\n|---|---|---|\n");
-    for d in &rows {
-        let ks = shown_ks(d);
-        let pass: Vec<String> =
-            d.pass_at_k.iter().filter(|a| ks.contains(&a.k)).map(|a| format!("{}: {}", a.k, pct(a.value))).collect();
-        let maj: Vec<String> = d.maj_at_k.iter().map(|a| format!("{}: {}", a.k, pct(a.value))).collect();
-        let _ = writeln!(s, "| {} | {} | {} |", d.dataset, pass.join(", "), maj.join(", "));
-    }
-    s
-}
-
-/// A pass@k curve per dataset (and overall) as a standalone SVG: k on a log₂ axis, pass@k in percent.
-pub fn svg(m: &Metrics) -> String {
-    const W: f64 = 720.0;
-    const H: f64 = 440.0;
-    const L: f64 = 60.0;
-    const R: f64 = 170.0;
-    const T: f64 = 30.0;
-    const B: f64 = 50.0;
-    const COLORS: [&str; 8] = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#111111"];
-    let rows: Vec<&DatasetMetrics> = m.datasets.iter().chain(std::iter::once(&m.overall)).collect();
-    let max_k = rows.iter().map(|d| d.n).max().unwrap_or(1).max(2);
-    let span = f64::from(max_k).log2();
-    let x = |k: u32| L + (W - L - R) * f64::from(k).log2() / span;
-    let y = |v: f64| T + (H - T - B) * (1.0 - v);
-    let mut s = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{W}\" height=\"{H}\" viewBox=\"0 0 {W} {H}\" font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n<text x=\"{}\" y=\"18\" text-anchor=\"middle\" font-size=\"14\">pass@k</text>\n",
-        (L + W - R) / 2.0
-    );
-    for tick in 0..=5 {
-        let v = f64::from(tick) / 5.0;
-        let _ = writeln!(
-            s,
-            "<line x1=\"{L}\" x2=\"{:.1}\" y1=\"{:.1}\" y2=\"{:.1}\" stroke=\"#ddd\"/><text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
-            W - R,
-            y(v),
-            y(v),
-            L - 6.0,
-            y(v) + 4.0,
-            tick * 20
-        );
-    }
-    let mut k = 1u32;
-    while k <= max_k {
-        let _ = writeln!(
-            s,
-            "<line x1=\"{0:.1}\" x2=\"{0:.1}\" y1=\"{T}\" y2=\"{1:.1}\" stroke=\"#eee\"/><text x=\"{0:.1}\" y=\"{2:.1}\" text-anchor=\"middle\">{k}</text>",
-            x(k),
-            H - B,
-            H - B + 16.0
-        );
-        k = match k.checked_mul(2) {
-            Some(next) => next,
-            None => break,
-        };
-    }
-    let _ = writeln!(
-        s,
-        "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">k (samples)</text><text x=\"16\" y=\"{:.1}\" text-anchor=\"middle\" transform=\"rotate(-90 16 {:.1})\">pass@k (%)</text>",
-        (L + W - R) / 2.0,
-        H - 12.0,
-        (T + H - B) / 2.0,
-        (T + H - B) / 2.0
-    );
-    for (i, d) in rows.iter().enumerate() {
-        let color = COLORS[i % COLORS.len()];
-        let points: Vec<String> = d.pass_at_k.iter().map(|a| format!("{:.1},{:.1}", x(a.k), y(a.value))).collect();
-        if !points.is_empty() {
-            let _ = writeln!(
-                s,
-                "<polyline fill=\"none\" stroke=\"{color}\" stroke-width=\"2\" points=\"{}\"/>",
-                points.join(" ")
-            );
-            for p in &points {
-                let (px, py) = p.split_once(',').unwrap_or(("0", "0"));
-                let _ = writeln!(s, "<circle cx=\"{px}\" cy=\"{py}\" r=\"2.5\" fill=\"{color}\"/>");
-            }
+/// Runs `cir-eval report`: reads the files, writes the plots asked for, and returns the report text.
+///
+/// # Errors
+/// [`Error::Io`] or [`Error::Trajectory`] for a file that cannot be read or a plot that cannot be written;
+/// [`Error::Config`] for a `--by` field that no trajectory has.
+pub fn run(args: &Request, grader: &dyn Grader) -> Result<String, Error> {
+    let equivalent = |a: &str, b: &str| grader.verify(a, b).equivalent;
+    let fields: Vec<&str> = args.by.iter().map(String::as_str).collect();
+    if args.runs.is_empty() {
+        let mut all = Vec::new();
+        for path in &args.trajectories {
+            all.extend(trajectories::read(path)?);
         }
-        let ly = T + 10.0 + 18.0 * i as f64;
-        let _ = writeln!(
-            s,
-            "<line x1=\"{0:.1}\" x2=\"{1:.1}\" y1=\"{ly:.1}\" y2=\"{ly:.1}\" stroke=\"{color}\" stroke-width=\"2\"/><text x=\"{2:.1}\" y=\"{3:.1}\">{4}</text>",
-            W - R + 12.0,
-            W - R + 32.0,
-            W - R + 38.0,
-            ly + 4.0,
-            escape(&d.dataset)
-        );
+        check_fields(&fields, &[&all])?;
+        let m = Metrics::compute_by(&all, &fields, &equivalent);
+        write_plot(args.plot.as_deref(), || svg::metrics(&m))?;
+        write_plot(args.lengths.as_deref(), || {
+            let unique = cir_record::metrics::unique(&all);
+            let series = m.datasets.iter().map(|d| {
+                (d.dataset.clone(), unique.iter().copied().filter(|t| t.dataset == d.dataset).collect::<Vec<_>>())
+            });
+            svg::lengths(&LengthHistogram::compute(series, LENGTH_BINS))
+        })?;
+        return Ok(match args.format {
+            Format::Md => markdown::metrics(&m, &args.k),
+            Format::Json => json(&m),
+        });
     }
-    s.push_str("</svg>\n");
-    s
+    // Runs in the order their names first appear, each with all of its files.
+    let mut runs: Vec<(String, Vec<Trajectory>)> = Vec::new();
+    for spec in &args.runs {
+        let ts = trajectories::read(&spec.path)?;
+        match runs.iter_mut().find(|(name, _)| *name == spec.name) {
+            Some((_, pooled)) => pooled.extend(ts),
+            None => runs.push((spec.name.clone(), ts)),
+        }
+    }
+    check_fields(&fields, &runs.iter().map(|(_, ts)| ts.as_slice()).collect::<Vec<_>>())?;
+    let named: Vec<(&str, &[Trajectory])> = runs.iter().map(|(name, ts)| (name.as_str(), ts.as_slice())).collect();
+    let c = Comparison::compute(&named, &fields, &args.k, &equivalent);
+    write_plot(args.plot.as_deref(), || svg::comparison(&c))?;
+    write_plot(args.lengths.as_deref(), || {
+        let series = runs.iter().map(|(name, ts)| (name.clone(), ts.iter().collect::<Vec<_>>()));
+        svg::lengths(&LengthHistogram::compute(series, LENGTH_BINS))
+    })?;
+    Ok(match args.format {
+        Format::Md => markdown::comparison(&c),
+        Format::Json => json(&c),
+    })
 }
 
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+/// Refuses a `--by` field that no trajectory has (a typo would otherwise give one `(missing)` group), naming the
+/// fields there are.
+fn check_fields(fields: &[&str], sets: &[&[Trajectory]]) -> Result<(), Error> {
+    let present: std::collections::BTreeSet<String> =
+        sets.iter().flat_map(|ts| cir_record::metrics::meta_fields(ts)).collect();
+    match fields.iter().find(|f| **f != "dataset" && !present.iter().any(|p| p == *f)) {
+        None => Ok(()),
+        Some(f) => Err(Error::Config(format!(
+            "--by {f}: no trajectory has that field; the fields there are: dataset{}",
+            present.iter().map(|p| format!(", {p}")).collect::<String>()
+        ))),
+    }
 }
 
-/// Command-line arguments of `cir-eval report`.
-#[derive(Clone, Debug, clap::Args)]
-pub struct ReportArgs {
-    /// Trajectory files (their trajectories are pooled; each keeps its dataset name).
-    #[arg(required = true)]
-    pub trajectories: Vec<std::path::PathBuf>,
-    /// Output format.
-    #[arg(long, value_enum, default_value = "md")]
-    pub format: Format,
-    /// Also write the pass@k curve to this SVG file.
-    #[arg(long)]
-    pub plot: Option<std::path::PathBuf>,
+fn write_plot(path: Option<&Path>, svg: impl FnOnce() -> String) -> Result<(), Error> {
+    match path {
+        Some(path) => std::fs::write(path, svg()).map_err(|source| Error::Io { path: path.into(), source }),
+        None => Ok(()),
+    }
+}
+
+fn json(value: &impl serde::Serialize) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_default() + "\n"
 }
 
 #[cfg(test)]
@@ -201,15 +179,19 @@ mod tests {
     #[test]
     fn empty_input_renders_without_curves() {
         let m = metrics(&[], &Verifier::default());
-        let svg = svg(&m);
+        let svg = svg::metrics(&m);
         assert!(svg.starts_with("<svg") && svg.ends_with("</svg>\n") && !svg.contains("<polyline"), "{svg}");
-        let md = markdown(&m);
+        let md = markdown::metrics(&m, &[]);
         assert!(md.contains("| overall | 0 | 0 | 0 | 0.0 | – | – | – |"), "{md}");
         assert!(render(&m, Format::Json).contains("\"macro_avg\": 0.0"));
     }
 
     #[test]
-    fn names_are_escaped_in_svg() {
-        assert_eq!(escape("a<b>&\"c\""), "a&lt;b&gt;&amp;&quot;c&quot;");
+    fn run_specs_need_a_name_and_a_file() {
+        let spec: RunSpec = "tools=out/a=b.jsonl".parse().unwrap();
+        assert_eq!((spec.name.as_str(), spec.path.as_path()), ("tools", Path::new("out/a=b.jsonl")));
+        for bad in ["tools.jsonl", "=a.jsonl", "tools="] {
+            assert!(bad.parse::<RunSpec>().unwrap_err().contains("expected NAME=FILE"), "{bad}");
+        }
     }
 }

@@ -64,6 +64,14 @@ fn model(_body: &Value, text: &str) -> Action {
             _ => g("\\boxed{5}"),
         };
     }
+    if text.contains("PROBLEM fix") {
+        // A name error, then a block that runs.
+        return match outputs.len() {
+            0 => g("```python\nprint(y)\n```\n"),
+            1 => g("Fix it.\n```python\nprint(2+3)\n```\n"),
+            _ => g(&format!("\\boxed{{{}}}", outputs[1])),
+        };
+    }
     if text.contains("PROBLEM long") {
         return g(&"a".repeat(1000));
     }
@@ -478,6 +486,210 @@ fn the_binary_reports_scores_and_plots() {
     let o = std::process::Command::new(bin).arg("report").arg(dir.join("bad.jsonl")).output().unwrap();
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("line 1: not a cir trajectory"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// MATH500-like lines (the fields MATH_OAI.jsonl has), one problem per behaviour of the scripted model.
+const MATH_LIKE: &str = r#"{"problem":"PROBLEM add","solution":"So $\\boxed{5}$.","answer":"5","subject":"Algebra","level":2,"unique_id":"test/algebra/1.json"}
+{"problem":"PROBLEM other","solution":"It is $\\boxed{0}$.","answer":"0","subject":"Algebra","level":1,"unique_id":"test/algebra/2.json"}
+{"problem":"PROBLEM errors","solution":"$\\boxed{1}$","answer":"1","subject":"Number Theory","level":5,"unique_id":"test/number_theory/3.json"}
+{"problem":"PROBLEM fix","solution":"$\\boxed{5}$","answer":"5","subject":"Number Theory","level":3,"unique_id":"test/number_theory/4.json"}
+{"problem":"PROBLEM state","solution":"$\\boxed{7}$","answer":"7","subject":"Geometry","level":3,"unique_id":"test/geometry/5.json"}
+"#;
+
+/// Direct computations over trajectory lines read as plain JSON: the mean of `f` over the lines `keep` selects.
+fn mean_of(lines: &[Value], keep: &dyn Fn(&Value) -> bool, f: &dyn Fn(&Value) -> Option<f64>) -> Option<f64> {
+    let values: Vec<f64> = lines.iter().filter(|l| keep(l)).filter_map(f).collect();
+    (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
+}
+
+/// The element names of a well-formed XML document (panics on malformed XML), with their `class` attributes.
+fn xml_elements(text: &str) -> Vec<(String, Option<String>)> {
+    let mut out = Vec::new();
+    for event in xml::reader::EventReader::new(text.as_bytes()) {
+        if let xml::reader::XmlEvent::StartElement { name, attributes, .. } = event.expect("well-formed SVG") {
+            let class = attributes.iter().find(|a| a.name.local_name == "class").map(|a| a.value.clone());
+            out.push((name.local_name, class));
+        }
+    }
+    out
+}
+
+#[test]
+fn report_compares_runs_by_subject_from_math500_like_lines() {
+    let dir = temp("compare");
+    let server = Server::start(model, Options::default());
+    let data = dir.join("MATH_OAI.jsonl");
+    std::fs::write(&data, MATH_LIKE).unwrap();
+    let dataset = Dataset::load(&data, &Fields::default(), &Verifier::default()).unwrap();
+    let template = Template::resolve("cir-qwen-math").unwrap();
+    let endpoint = policy(vec![server.url.clone()], &template);
+    // Two runs of two samples: the tool turned off (budget 0), and on.
+    let mut files = Vec::new();
+    for (name, budget) in [("text", 0), ("tools", 5)] {
+        let out = dir.join(format!("{name}.jsonl"));
+        let settings = Settings { tool_budget: budget, ..settings() };
+        let cfg = RunConfig {
+            datasets: vec![dataset.clone()],
+            template: template.clone(),
+            n: 2,
+            out: out.clone(),
+            settings,
+            progress: false,
+        };
+        run(&cfg, &endpoint, &ScriptedRunner, &Verifier::default()).unwrap();
+        files.push((name, out));
+    }
+    let read = |path: &std::path::Path| -> Vec<Value> {
+        std::fs::read_to_string(path).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    };
+    let runs: Vec<Vec<Value>> = files.iter().map(|(_, f)| read(f)).collect();
+    // Every trajectory keeps its line's subject and level; the id is the problem id, the texts are not metadata.
+    let lines: Vec<Value> = MATH_LIKE.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    for t in runs.iter().flatten() {
+        let line = lines.iter().find(|l| l["unique_id"] == t["problem_id"]).expect("problem id is the unique_id");
+        assert_eq!(t["meta"], serde_json::json!({"level": line["level"], "subject": line["subject"]}), "{t}");
+    }
+
+    let bin = env!("CARGO_BIN_EXE_cir-eval");
+    let report = |extra: &[&str]| {
+        let mut cmd = std::process::Command::new(bin);
+        cmd.arg("report");
+        for (name, file) in &files {
+            cmd.arg("--run").arg(format!("{name}={}", file.display()));
+        }
+        let o = cmd.args(extra).output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let (curves, lengths) = (dir.join("pass.svg"), dir.join("lengths.svg"));
+    let json: Value = serde_json::from_str(&report(&[
+        "--by",
+        "subject",
+        "--format",
+        "json",
+        "--plot",
+        curves.to_str().unwrap(),
+        "--lengths",
+        lengths.to_str().unwrap(),
+    ]))
+    .unwrap();
+    assert_eq!(json["runs"], serde_json::json!(["text", "tools"]));
+    assert_eq!(json["ks"], serde_json::json!([1, 2]));
+    // Each statistic of each table against a direct computation over the lines.
+    let correct = |t: &Value| Some(f64::from(u8::from(t["verdict"]["equivalent"] == true)));
+    let tokens = |t: &Value| t["usage"]["completion_tokens"].as_f64();
+    let calls = |t: &Value| t["tool_calls"].as_f64();
+    let used = |t: &Value| Some(f64::from(u8::from(t["tool_calls"].as_u64() > Some(0))));
+    let check = |table: &Value, keep: &dyn Fn(&Value) -> bool| {
+        let stat = |name: &str| table["stats"].as_array().unwrap().iter().find(|s| s["name"] == name).unwrap().clone();
+        for (name, f) in [
+            ("accuracy", &correct as &dyn Fn(&Value) -> Option<f64>),
+            ("response_tokens", &tokens),
+            ("tool_calls", &calls),
+            ("code_share", &used),
+        ] {
+            let s = stat(name);
+            let want: Vec<f64> = runs.iter().map(|r| mean_of(r, keep, f).unwrap()).collect();
+            for (i, w) in want.iter().enumerate() {
+                assert!((s["values"][i].as_f64().unwrap() - w).abs() < 1e-9, "{} {name}: {s}", table["group"]);
+            }
+            assert!((s["deltas"][1].as_f64().unwrap() - (want[1] - want[0])).abs() < 1e-9, "{name}: {s}");
+            assert_eq!(s["deltas"][0], Value::Null);
+        }
+        // pass@2 over problems: a problem counts when either of its two samples is correct.
+        let pass2: Vec<f64> = runs
+            .iter()
+            .map(|r| {
+                let ids: std::collections::BTreeSet<&str> =
+                    r.iter().filter(|t| keep(t)).map(|t| t["problem_id"].as_str().unwrap()).collect();
+                let solved =
+                    ids.iter().filter(|id| r.iter().any(|t| t["problem_id"] == **id && correct(t) == Some(1.0)));
+                solved.count() as f64 / ids.len() as f64
+            })
+            .collect();
+        assert_eq!(stat("pass@2")["values"], serde_json::json!(pass2), "{}", table["group"]);
+        let samples: Vec<f64> = runs.iter().map(|r| r.iter().filter(|t| keep(t)).count() as f64).collect();
+        assert_eq!(stat("samples")["values"], serde_json::json!(samples));
+    };
+    check(&json["overall"], &|_| true);
+    let groups: Vec<&str> =
+        json["by"][0]["tables"].as_array().unwrap().iter().map(|t| t["group"].as_str().unwrap()).collect();
+    assert_eq!(groups, ["Algebra", "Geometry", "Number Theory"]);
+    for table in json["by"][0]["tables"].as_array().unwrap() {
+        check(table, &|t| t["meta"]["subject"] == table["group"]);
+    }
+    // Error feedback of the tools run: the first error report of each trajectory and the block after it.
+    let feedback = &json["metrics"][1]["overall"]["error_feedback"];
+    let first_error = |t: &Value| -> Option<(String, bool)> {
+        let segments = t["segments"].as_array().unwrap();
+        let i = segments.iter().position(|s| s["kind"] == "output" && s["execution"]["status"] != "ok")?;
+        let e = &segments[i]["execution"];
+        let kind = if e["status"] == "timeout" {
+            "timeout"
+        } else if e["error"].as_str().unwrap().starts_with("NameError") {
+            "name"
+        } else {
+            "other"
+        };
+        let next_ok =
+            segments[i + 1..].iter().find(|s| s["kind"] == "output").is_some_and(|s| s["execution"]["status"] == "ok");
+        Some((kind.to_owned(), next_ok))
+    };
+    let errored: Vec<(String, bool, bool)> =
+        runs[1].iter().filter_map(|t| first_error(t).map(|(k, ok)| (k, ok, correct(t) == Some(1.0)))).collect();
+    assert_eq!(feedback["errored"]["trajectories"], errored.len());
+    let recovered = errored.iter().filter(|e| e.1).count() as f64 / errored.len() as f64;
+    assert!((feedback["errored"]["recovered"].as_f64().unwrap() - recovered).abs() < 1e-9, "{feedback}");
+    for kind in feedback["by_kind"].as_array().unwrap() {
+        let of: Vec<&(String, bool, bool)> = errored.iter().filter(|e| kind["kind"] == e.0.as_str()).collect();
+        assert_eq!(kind["trajectories"], of.len(), "{kind}");
+        if !of.is_empty() {
+            let accuracy = of.iter().filter(|e| e.2).count() as f64 / of.len() as f64;
+            assert!((kind["accuracy"].as_f64().unwrap() - accuracy).abs() < 1e-9, "{kind}");
+        }
+    }
+    assert!(errored.iter().any(|e| e.0 == "name" && e.1 && e.2), "the fix problem recovers: {errored:?}");
+    // The plots: well-formed SVG, one pass@k curve and one length histogram per run.
+    let svg = std::fs::read_to_string(&curves).unwrap();
+    let elements = xml_elements(&svg);
+    assert_eq!(elements[0].0, "svg");
+    assert_eq!(elements.iter().filter(|(n, c)| n == "polyline" && c.as_deref() == Some("curve")).count(), 2, "{svg}");
+    assert!(svg.contains(">text</text>") && svg.contains(">tools</text>"), "{svg}");
+    let svg = std::fs::read_to_string(&lengths).unwrap();
+    let elements = xml_elements(&svg);
+    assert_eq!(elements.iter().filter(|(n, c)| n == "g" && c.as_deref() == Some("histogram")).count(), 2, "{svg}");
+    // Markdown: the same numbers, the delta in points.
+    let md = report(&["--by", "subject"]);
+    let acc: Vec<f64> = runs.iter().map(|r| 100.0 * mean_of(r, &|_| true, &correct).unwrap()).collect();
+    let row = format!("| accuracy (avg@n) | {:.1} | {:.1} ({:+.1}) |", acc[0], acc[1], acc[1] - acc[0]);
+    assert!(md.contains(&row), "{row}\n{md}");
+    assert!(md.contains("## By subject") && md.contains("| Number Theory | problems | 2 | 2 |"), "{md}");
+    let names = errored.iter().filter(|e| e.0 == "name").count();
+    assert!(md.contains(&format!("| tools | name | {names} |")), "{md}");
+
+    // One run: the tables per subject and per level, from the same code.
+    let o = std::process::Command::new(bin)
+        .arg("report")
+        .arg(&files[1].1)
+        .args(["--by", "subject", "--by", "level"])
+        .output()
+        .unwrap();
+    let md = String::from_utf8(o.stdout).unwrap();
+    assert!(md.contains("## By subject") && md.contains("## By level") && md.contains("## Error feedback"), "{md}");
+    let algebra = 100.0 * mean_of(&runs[1], &|t| t["meta"]["subject"] == "Algebra", &correct).unwrap();
+    assert!(md.contains(&format!("| Algebra | 2 | 4 | 2 | {algebra:.1} |")), "{md}");
+    // A field no trajectory has is refused, naming the ones there are.
+    let o = std::process::Command::new(bin).arg("report").arg(&files[1].1).args(["--by", "subjet"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success()
+            && stderr
+                .contains("--by subjet: no trajectory has that field; the fields there are: dataset, level, subject"),
+        "{stderr}"
+    );
+    let o = std::process::Command::new(bin).args(["report", "--run", "nameless.jsonl"]).output().unwrap();
+    assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("expected NAME=FILE"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

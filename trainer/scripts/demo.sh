@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The CPU RL demo and its ablations, each over several seeds, then one summary table and the plots.
 #   trainer/scripts/demo.sh [OUT_DIR] [SEEDS...]      (default: demo-runs, seeds 1 2 3)
+#   VARIANTS="demo" trainer/scripts/demo.sh OUT 2 3    (only some variants; default: all three)
 # Variants: `demo` (the preset: tool output masked, budget schedule 1@0,2@30), `unmasked` (tool output trained on,
 # --no-mask-tool-output), `fixed-budget` (--tool-budget 2). Every run is `cir-train rl --preset demo --seed N`
 # plus the variant's flag; needs the built cir-train ($CARGO_TARGET_DIR/release, default target/).
@@ -22,9 +23,10 @@ run() {
   echo "$dir: $(( $(date +%s) - start )) s" | tee "$dir.time"
   "$bin" plot "$dir" >/dev/null
 }
+variants=" ${VARIANTS:-demo unmasked fixed-budget} "
 for seed in "${seeds[@]}"; do
-  run demo "$seed"
-  run unmasked "$seed" --no-mask-tool-output
-  run fixed-budget "$seed" --tool-budget 2
+  if [[ $variants == *" demo "* ]]; then run demo "$seed"; fi
+  if [[ $variants == *" unmasked "* ]]; then run unmasked "$seed" --no-mask-tool-output; fi
+  if [[ $variants == *" fixed-budget "* ]]; then run fixed-budget "$seed" --tool-budget 2; fi
 done
 python3 trainer/scripts/demo_summary.py "$out"

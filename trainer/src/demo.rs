@@ -100,6 +100,7 @@ pub fn demonstration(
         prompt: prompt.to_owned(),
         prompt_ids: Some(tok.encode(prompt)?),
         gold: gold.to_owned(),
+        meta: Default::default(),
         segments: vec![
             Segment::Code { code, text: block, ids: Some(code_ids), logprobs: Some(code_lp) },
             Segment::Output { ids: Some(tok.encode_plain(&fb)?), feedback: fb, execution },

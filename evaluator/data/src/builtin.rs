@@ -3,14 +3,16 @@
 //! download but the model and the interpreter.
 //!
 //! `builtin:mul` (64) and `builtin:mul-train` (4096) are products of two 3- or 4-digit numbers: the CPU RL demo's
-//! task.
+//! task. Each problem's `meta.digits` is the digit count of both factors (6–8).
 //!
 //! `builtin:arith` (40 problems) is the evaluation set; `builtin:arith-train` (4096 problems, another seed, no
 //! problem shared with the evaluation set) is for training. Eight kinds, in turn: a product of two large integers,
 //! a modular power, inclusion–exclusion counting, a sum of primes, a greatest common divisor, a Fibonacci number
 //! modulo a prime, the digit sum of a power, and subsets with a sum divisible by k. Every answer is computed here
 //! exactly (u128 arithmetic, a sieve, a subset-sum count), and the generator is seeded, so the sets are the same on
-//! every machine.
+//! every machine. Each problem's `meta.kind` names its kind (`product`, `modpow`, …), for reports by kind.
+
+use cir_record::MetaValue;
 
 use crate::Problem;
 
@@ -42,7 +44,12 @@ pub fn mul(seed: u64, count: usize) -> Vec<Problem> {
         .map(|i| {
             let a = rng.range(100, 9999);
             let b = rng.range(100, 9999);
-            Problem::new(format!("{i}"), format!("{a}*{b}"), (a * b).to_string())
+            let digits = a.to_string().len() + b.to_string().len();
+            with_meta(
+                Problem::new(format!("{i}"), format!("{a}*{b}"), (a * b).to_string()),
+                "digits",
+                MetaValue::Int(digits as i64),
+            )
         })
         .collect()
 }
@@ -52,15 +59,31 @@ pub fn arith(seed: u64, count: usize) -> Vec<Problem> {
     let mut rng = SplitMix(seed);
     (0..count)
         .map(|i| {
-            let (text, answer) = KINDS[i % KINDS.len()](&mut rng);
-            Problem::new(format!("{i}"), text, answer.to_string())
+            let (kind, generate) = KINDS[i % KINDS.len()];
+            let (text, answer) = generate(&mut rng);
+            with_meta(Problem::new(format!("{i}"), text, answer.to_string()), "kind", MetaValue::Text(kind.into()))
         })
         .collect()
 }
 
 type Kind = fn(&mut SplitMix) -> (String, u128);
 
-const KINDS: [Kind; 8] = [product, modpow, counting, prime_sum, gcd_problem, fibonacci, digit_sum, subsets];
+/// The kinds of `builtin:arith`, each with the name its problems carry as `meta.kind` (`cir-eval report --by kind`).
+const KINDS: [(&str, Kind); 8] = [
+    ("product", product),
+    ("modpow", modpow),
+    ("counting", counting),
+    ("prime_sum", prime_sum),
+    ("gcd", gcd_problem),
+    ("fibonacci", fibonacci),
+    ("digit_sum", digit_sum),
+    ("subsets", subsets),
+];
+
+fn with_meta(mut problem: Problem, field: &str, value: MetaValue) -> Problem {
+    problem.meta.insert(field.to_owned(), value);
+    problem
+}
 
 fn product(r: &mut SplitMix) -> (String, u128) {
     let a = r.range(100_000_000, 999_999_999_999);
@@ -260,6 +283,16 @@ mod tests {
         // One of each kind in the first eight.
         assert!(
             eval[0].text.contains("\\times") && eval[1].text.contains("remainder") && eval[7].text.contains("subsets")
+        );
+        let kind = |p: &Problem| p.meta.get("kind").map(ToString::to_string);
+        assert_eq!(
+            (kind(&eval[0]), kind(&eval[1]), kind(&eval[8])),
+            (Some("product".into()), Some("modpow".into()), Some("product".into()))
+        );
+        let digits = |p: &Problem| (p.text.len() - 1) as i64;
+        assert!(
+            mul.iter().all(|p| p.meta.get("digits") == Some(&MetaValue::Int(digits(p)))),
+            "factor digits, `*` aside"
         );
     }
 }

@@ -10,6 +10,11 @@
 //!   the answer — the [`Grader`] extracts it), else `reward_model.ground_truth`.
 //! - id: `unique_id`, else `id`, else the 0-based line (row) number (the training files' `extra_info.index` is not
 //!   unique in every file).
+//! - metadata ([`Problem::meta`], kept in every trajectory's `meta` for reports to group by): every other scalar
+//!   field (string, number, boolean) of the line, a nested object's under dotted names (`extra_info.split`); not the
+//!   fields read as the problem, the answer and the id, nor the other default problem and answer names (`problem`,
+//!   `prompt`, `answer`, `solution`), which hold problem or solution text (MATH500's worked `solution`). MATH500
+//!   lines keep `subject` and `level`.
 //!
 //! The dataset's name is the file stem. A line that is not JSON or lacks a field is skipped and reported
 //! ([`Dataset::skipped`]); a file with no usable line is an error that names the fields its first line has.
@@ -17,10 +22,12 @@
 //! Parquet (`.parquet`) is read with the `parquet` crate's record API, Snappy codec
 //! only (what the training files use): about 20 small crates and 1–2 minutes of one-time compilation on 2 cores.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde_json::Value;
 
+use cir_record::MetaValue;
 use cir_rollout::{Grader, Job};
 
 use crate::{Error, Template};
@@ -48,12 +55,15 @@ pub struct Problem {
     pub gold: String,
     /// The complete prompt when the dataset holds one (chat-format `prompt`); the template is not applied to it.
     pub prompt: Option<String>,
+    /// The line's own metadata (`subject`, `level`, …; see the [module documentation](self) for which fields),
+    /// carried into every trajectory of the problem.
+    pub meta: BTreeMap<String, MetaValue>,
 }
 
 impl Problem {
-    /// A problem to be put through the template.
+    /// A problem to be put through the template, without metadata.
     pub fn new(id: impl Into<String>, text: impl Into<String>, gold: impl Into<String>) -> Problem {
-        Problem { id: id.into(), text: text.into(), gold: gold.into(), prompt: None }
+        Problem { id: id.into(), text: text.into(), gold: gold.into(), prompt: None, meta: BTreeMap::new() }
     }
 }
 
@@ -93,7 +103,7 @@ impl Dataset {
         for p in &self.problems {
             let prompt = p.prompt.clone().unwrap_or_else(|| template.render(&p.text));
             for sample in 0..n {
-                jobs.push(Job::new(&self.name, &p.id, sample, &prompt, &p.gold));
+                jobs.push(Job::new(&self.name, &p.id, sample, &prompt, &p.gold).with_meta(p.meta.clone()));
             }
         }
         jobs
@@ -184,19 +194,29 @@ fn parse_row(index: usize, value: &Value, fields: &Fields, grader: &dyn Grader) 
     if !value.is_object() {
         return Err("not a JSON object".into());
     }
+    // (field name, value) of the chosen field, else of the first default present.
     let pick = |chosen: &Option<String>, defaults: &[&str], flag: &str| match chosen {
-        Some(f) => lookup(value, f).ok_or_else(|| format!("no field {f:?} (choose with {flag})")),
-        None => defaults.iter().find_map(|f| lookup(value, f)).ok_or_else(|| {
+        Some(f) => {
+            lookup(value, f).map(|v| (f.clone(), v)).ok_or_else(|| format!("no field {f:?} (choose with {flag})"))
+        }
+        None => defaults.iter().find_map(|f| lookup(value, f).map(|v| ((*f).to_owned(), v))).ok_or_else(|| {
             let names: Vec<String> = defaults.iter().map(|d| format!("{d:?}")).collect();
             format!("no field {} (choose with {flag})", names.join(" or "))
         }),
     };
-    let text = pick(&fields.problem, &["problem", "prompt"], "--problem-field")?;
-    let answer = pick(&fields.answer, &["answer", "solution", "reward_model.ground_truth"], "--answer-field")?;
+    let (text_field, text) = pick(&fields.problem, &["problem", "prompt"], "--problem-field")?;
+    let (answer_field, answer) =
+        pick(&fields.answer, &["answer", "solution", "reward_model.ground_truth"], "--answer-field")?;
     let id = match &fields.id {
-        Some(_) => scalar(pick(&fields.id, &[], "--id-field")?),
-        None => ["unique_id", "id"].iter().find_map(|f| lookup(value, f)).map_or_else(|| index.to_string(), scalar),
+        Some(_) => Some(pick(&fields.id, &[], "--id-field")?),
+        None => pick(&None, &["unique_id", "id"], "").ok(),
     };
+    let mut skip = vec![text_field.as_str(), answer_field.as_str()];
+    skip.extend(TEXT_FIELDS);
+    skip.extend(id.as_ref().map(|(f, _)| f.as_str()));
+    let mut meta = BTreeMap::new();
+    metadata(value, "", &skip, &mut meta);
+    let id = id.map_or_else(|| index.to_string(), |(_, v)| scalar(v));
     let gold = grader.gold(&scalar(answer));
     match text {
         Value::Array(messages) => {
@@ -207,9 +227,41 @@ fn parse_row(index: usize, value: &Value, fields: &Fields, grader: &dyn Grader) 
                 .and_then(|m| m.get("content"))
                 .and_then(Value::as_str)
                 .ok_or("the prompt holds no user message with text content")?;
-            Ok(Problem { id, text: content.to_owned(), gold, prompt: Some(content.to_owned()) })
+            Ok(Problem { id, text: content.to_owned(), gold, prompt: Some(content.to_owned()), meta })
         }
-        text => Ok(Problem { id, text: scalar(text), gold, prompt: None }),
+        text => Ok(Problem { id, text: scalar(text), gold, prompt: None, meta }),
+    }
+}
+
+/// The default problem and answer field names: never metadata, since they hold problem or solution text even when
+/// another field was read (MATH500's worked `solution` beside its `answer`).
+const TEXT_FIELDS: [&str; 4] = ["problem", "prompt", "answer", "solution"];
+
+/// Adds the scalar fields of `value` (an object) to `meta` under `prefix` + their name, descending into nested
+/// objects with dotted names; `skip` names fields (full dotted names) to leave out. Arrays and nulls are not
+/// metadata.
+fn metadata(value: &Value, prefix: &str, skip: &[&str], meta: &mut BTreeMap<String, MetaValue>) {
+    let Some(object) = value.as_object() else { return };
+    for (key, v) in object {
+        let name = format!("{prefix}{key}");
+        if skip.contains(&name.as_str()) {
+            continue;
+        }
+        let scalar = match v {
+            Value::String(s) => MetaValue::Text(s.clone()),
+            Value::Bool(b) => MetaValue::Bool(*b),
+            Value::Number(n) => match (n.as_i64(), n.as_f64()) {
+                (Some(i), _) => MetaValue::Int(i),
+                (None, Some(x)) => MetaValue::Float(x),
+                (None, None) => MetaValue::Text(n.to_string()),
+            },
+            Value::Object(_) => {
+                metadata(v, &format!("{name}."), skip, meta);
+                continue;
+            }
+            Value::Array(_) | Value::Null => continue,
+        };
+        meta.insert(name, scalar);
     }
 }
 
@@ -255,6 +307,55 @@ mod tests {
         assert!(math.problems[0].id.starts_with("test/"), "{}", math.problems[0].id);
         let amc = Dataset::load(&shared("amc23.jsonl"), &Fields::default(), &g).unwrap();
         assert_eq!((amc.problems[1].id.as_str(), amc.problems[1].gold.as_str()), ("1", "36"));
+    }
+
+    #[test]
+    fn metadata_is_every_other_scalar_field_of_the_line() {
+        let g = Verifier::default();
+        let text = |m: &BTreeMap<String, MetaValue>, k: &str| m.get(k).map(ToString::to_string);
+        // MATH500: subject and level on every line, as the file has them; not the problem, the answer, the worked
+        // solution or the id.
+        let math = Dataset::load(&shared("MATH_OAI.jsonl"), &Fields::default(), &g).unwrap();
+        let lines = std::fs::read_to_string(shared("MATH_OAI.jsonl")).unwrap();
+        for (p, line) in math.problems.iter().zip(lines.lines()) {
+            let v: Value = serde_json::from_str(line).unwrap();
+            let expected = BTreeMap::from([
+                ("level".to_owned(), MetaValue::Int(v["level"].as_i64().unwrap())),
+                ("subject".to_owned(), MetaValue::Text(v["subject"].as_str().unwrap().to_owned())),
+            ]);
+            assert_eq!(p.meta, expected, "{}", p.id);
+        }
+        assert_eq!(text(&math.problems[0].meta, "subject").as_deref(), Some("Precalculus"));
+        for (file, keys) in [
+            ("AIME24.jsonl", &[][..]),
+            ("amc23.jsonl", &["url"][..]),
+            ("OlymMATH-EN-EASY.jsonl", &["subject"][..]),
+            (
+                "math500-train-format.parquet",
+                &["ability", "data_source", "extra_info.index", "extra_info.split", "reward_model.style"][..],
+            ),
+        ] {
+            let d = Dataset::load(&shared(file), &Fields::default(), &g).unwrap();
+            let found: Vec<&str> = d.problems[0].meta.keys().map(String::as_str).collect();
+            assert_eq!(found, keys, "{file}");
+        }
+        // Chosen fields: nested objects under dotted names, arrays and nulls left out, the default text fields left
+        // out, the id left out when it is the id.
+        let line = r#"{"q":"x","a":"1","id":7,"tags":["t"],"note":null,"info":{"split":"test","w":0.5,"deep":{"ok":true}},"problem":"text","solution":"worked","n":-2}"#;
+        let fields = Fields { problem: Some("q".into()), answer: Some("a".into()), id: None };
+        let d = Dataset::parse("t", line, &fields, &g);
+        let meta = &d.problems[0].meta;
+        assert_eq!(
+            meta.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>(),
+            ["info.deep.ok=true", "info.split=test", "info.w=0.5", "n=-2"]
+        );
+        assert_eq!((meta["n"].clone(), meta["info.w"].clone()), (MetaValue::Int(-2), MetaValue::Float(0.5)));
+        let chosen_id = Fields { id: Some("n".into()), ..fields };
+        let d2 = Dataset::parse("t", line, &chosen_id, &g);
+        assert_eq!((d2.problems[0].id.as_str(), text(&d2.problems[0].meta, "id").as_deref()), ("-2", Some("7")));
+        // Every job of a problem carries its metadata into the loop.
+        let jobs = d.jobs(&Template::resolve("cir-chat").unwrap(), 3);
+        assert!(jobs.iter().all(|j| &j.meta == meta), "{jobs:?}");
     }
 
     #[test]

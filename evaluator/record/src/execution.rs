@@ -106,6 +106,70 @@ impl Execution {
     }
 }
 
+/// The kind of error report a code block's feedback carried: how the error-feedback statistics split trajectories
+/// ([`crate::metrics::ErrorFeedback`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The code did not compile: `SyntaxError` and its subclasses `IndentationError` and `TabError`.
+    Syntax,
+    /// A name was used before it was defined: `NameError` and its subclass `UnboundLocalError`.
+    Name,
+    /// The deadline passed (the feedback is `Timeout Error`).
+    Timeout,
+    /// Any other exception, a non-zero exit, a resource limit other than the output cap, a crash, or a block the
+    /// sandbox refused.
+    Other,
+}
+
+impl ErrorKind {
+    /// Every kind, in the order reports list them.
+    pub const ALL: [ErrorKind; 4] = [ErrorKind::Syntax, ErrorKind::Name, ErrorKind::Timeout, ErrorKind::Other];
+
+    /// The snake_case name used in JSON and reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Syntax => "syntax",
+            ErrorKind::Name => "name",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Other => "other",
+        }
+    }
+}
+
+impl Execution {
+    /// The kind of error report this execution fed back, or `None` when its feedback was the program's output
+    /// ([`Status::Ok`], and [`Status::OutputLimit`], whose feedback is the output as far as it was kept).
+    ///
+    /// The exception is read from the error line (`NameError: name 'y' is not defined`), the name before the first
+    /// `:`, module prefix ignored.
+    ///
+    /// ```
+    /// use cir_record::{ErrorKind, Execution, Status};
+    ///
+    /// let e = Execution { error: Some("IndentationError: unexpected indent".into()), ..Execution::new(Status::Error) };
+    /// assert_eq!(e.error_kind(), Some(ErrorKind::Syntax));
+    /// assert_eq!(Execution::new(Status::Ok).error_kind(), None);
+    /// ```
+    pub fn error_kind(&self) -> Option<ErrorKind> {
+        match self.status {
+            Status::Ok | Status::OutputLimit => None,
+            Status::Timeout => Some(ErrorKind::Timeout),
+            Status::Error => {
+                let line = self.error.as_deref().unwrap_or("");
+                let exception = line.split(':').next().unwrap_or("").trim();
+                let name = exception.rsplit('.').next().unwrap_or(exception);
+                Some(match name {
+                    "SyntaxError" | "IndentationError" | "TabError" => ErrorKind::Syntax,
+                    "NameError" | "UnboundLocalError" => ErrorKind::Name,
+                    _ => ErrorKind::Other,
+                })
+            }
+            Status::MemoryLimit | Status::FuelExhausted | Status::Crash => Some(ErrorKind::Other),
+        }
+    }
+}
+
 /// Longest CONTENT fed back as it is; longer content keeps its first and last `FEEDBACK_LIMIT / 2` characters.
 pub const FEEDBACK_LIMIT: usize = 400;
 
@@ -183,6 +247,29 @@ mod tests {
         let text = "é".repeat(500);
         let cut = truncate_middle(&text, 400);
         assert_eq!(cut.chars().count(), 403);
+    }
+
+    #[test]
+    fn error_kinds_follow_the_exception_and_the_status() {
+        for (status, error, kind) in [
+            (Status::Ok, None, None),
+            (Status::OutputLimit, Some("output limit"), None),
+            (Status::Timeout, None, Some(ErrorKind::Timeout)),
+            (Status::Error, Some("SyntaxError: '(' was never closed"), Some(ErrorKind::Syntax)),
+            (Status::Error, Some("IndentationError: expected an indented block"), Some(ErrorKind::Syntax)),
+            (Status::Error, Some("TabError: inconsistent use of tabs"), Some(ErrorKind::Syntax)),
+            (Status::Error, Some("NameError: name 'y' is not defined"), Some(ErrorKind::Name)),
+            (Status::Error, Some("UnboundLocalError: cannot access local variable 'x'"), Some(ErrorKind::Name)),
+            (Status::Error, Some("sympy.core.sympify.SympifyError: bad"), Some(ErrorKind::Other)),
+            (Status::Error, Some("ZeroDivisionError: division by zero"), Some(ErrorKind::Other)),
+            (Status::Error, Some("the sandbox did not run the code: empty"), Some(ErrorKind::Other)),
+            (Status::Error, None, Some(ErrorKind::Other)),
+            (Status::MemoryLimit, Some("MemoryError"), Some(ErrorKind::Other)),
+            (Status::FuelExhausted, None, Some(ErrorKind::Other)),
+            (Status::Crash, None, Some(ErrorKind::Other)),
+        ] {
+            assert_eq!(run(status, "", error).error_kind(), kind, "{status} {error:?}");
+        }
     }
 
     #[test]

@@ -5,7 +5,9 @@
 //! - [`feedback`]: the exact text appended to a trajectory after a code block (CIR-METHOD §1).
 //! - [`Trajectory`]: one sampled solution with its [`Segment`]s, verdict and timings — the versioned JSONL schema
 //!   every part of cir reads and writes (documented in [`trajectory`]).
-//! - [`Metrics`]: avg@n, pass@k, maj@k, greedy accuracy and tool statistics over graded trajectories.
+//! - [`Metrics`]: avg@n, pass@k, maj@k, greedy accuracy, tool and error-feedback statistics over graded
+//!   trajectories, per dataset and per value of a field of the dataset line ([`Breakdown`]); [`Comparison`]: several
+//!   runs side by side; [`LengthHistogram`]: their response lengths.
 //!
 //! ```
 //! use cir_record::{Execution, Status};
@@ -17,10 +19,14 @@
 #![forbid(unsafe_code)]
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
-pub use execution::{Execution, FEEDBACK_LIMIT, Status, feedback, feedback_after, truncate_middle};
-pub use metrics::{AtK, DatasetMetrics, Metrics, ToolStats, pass_at_k};
+pub use execution::{ErrorKind, Execution, FEEDBACK_LIMIT, Status, feedback, feedback_after, truncate_middle};
+pub use metrics::{
+    AtK, Breakdown, Comparison, DatasetMetrics, ErrorFeedback, ErrorGroup, LengthHistogram, LengthSeries, Metrics,
+    ToolStats, pass_at_k,
+};
 pub use trajectory::{
-    Finish, SCHEMA_VERSION, Sampling, Segment, Timing, TokenView, Trajectory, Usage, Verdict, is_readable_schema,
+    Finish, MetaValue, SCHEMA_VERSION, Sampling, Segment, Timing, TokenView, Trajectory, Usage, Verdict,
+    is_readable_schema,
 };
 
 mod execution;

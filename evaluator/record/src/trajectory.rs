@@ -12,6 +12,7 @@
 //! | `prompt` | string | the exact prompt text the model continued: raw completion text; for an in-process model with a chat template, the rendered template; for chat endpoints, the user message (the server renders it) |
 //! | `prompt_ids` | array of integers, absent in text mode | token mode: the prompt's token ids, exactly as the model read them |
 //! | `gold` | string | the gold answer as graded (the last `\boxed{}` of a worked solution, else the field trimmed) |
+//! | `meta` | object, optional (absent when empty; older files have none) | the dataset line's own metadata: every scalar field (string, number, boolean) other than the problem, the answer and the id, as the line has it, e.g. MATH500's `{"level": 2, "subject": "Precalculus"}`; a nested object's scalars under dotted names (`extra_info.split`); reports group by it (`cir-eval report --by subject`) |
 //! | `segments` | array | what followed the prompt, in order (below); `prompt + concat(segment texts)` is the whole text |
 //! | `finish` | string | `stop`, `length`, `budget_exhausted` or `error` ([`Finish`]) |
 //! | `tool_calls` | integer | code blocks executed |
@@ -68,6 +69,8 @@
 //! assert!(t.is_correct());
 //! ```
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::Execution;
@@ -99,6 +102,9 @@ pub struct Trajectory {
     pub prompt_ids: Option<Vec<u32>>,
     /// The gold answer as graded.
     pub gold: String,
+    /// The dataset line's own metadata (`subject`, `level`, …), by field name; empty when the line had none.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub meta: BTreeMap<String, MetaValue>,
     /// What followed the prompt, in order.
     pub segments: Vec<Segment>,
     /// Why the trajectory ended.
@@ -177,6 +183,41 @@ impl Trajectory {
     /// The key that identifies this sample in a run: dataset, problem id, sample index.
     pub fn key(&self) -> (String, String, u32) {
         (self.dataset.clone(), self.problem_id.clone(), self.sample)
+    }
+}
+
+/// One value of a dataset line's metadata, as the line has it: a string, an integer, another number or a boolean.
+/// Only scalars are kept: they are what a report groups by, and they keep this crate free of a JSON value type.
+///
+/// ```
+/// use cir_record::MetaValue;
+///
+/// let level: MetaValue = serde_json::from_str("2").unwrap();
+/// assert_eq!((level.clone(), level.to_string()), (MetaValue::Int(2), "2".to_owned()));
+/// assert_eq!(serde_json::to_string(&MetaValue::Text("Algebra".into())).unwrap(), "\"Algebra\"");
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum MetaValue {
+    /// A boolean.
+    Bool(bool),
+    /// An integer (JSON numbers without a fraction or exponent that fit an `i64`).
+    Int(i64),
+    /// Any other number.
+    Float(f64),
+    /// A string.
+    Text(String),
+}
+
+impl std::fmt::Display for MetaValue {
+    /// The value as a report shows it and groups by it: a string as it is, a number or boolean as its JSON text.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MetaValue::Bool(b) => write!(f, "{b}"),
+            MetaValue::Int(i) => write!(f, "{i}"),
+            MetaValue::Float(x) => write!(f, "{x}"),
+            MetaValue::Text(s) => f.write_str(s),
+        }
     }
 }
 
@@ -389,6 +430,7 @@ mod tests {
             prompt: "Add 2 and 3.\n".into(),
             prompt_ids: None,
             gold: "5".into(),
+            meta: BTreeMap::new(),
             segments: vec![
                 Segment::prose("Compute.\n"),
                 Segment::code("print(2+3)", "```python\nprint(2+3)\n```"),
@@ -420,9 +462,29 @@ mod tests {
         let json = serde_json::to_string(&t).unwrap();
         assert!(json.starts_with("{\"schema\":2,"), "{json}");
         assert!(!json.contains("\"ids\""), "text mode writes no token fields: {json}");
+        assert!(!json.contains("\"meta\""), "no metadata, no field: {json}");
         assert!(json.contains("{\"kind\":\"code\",\"code\":\"print(2+3)\""), "{json}");
         assert!(json.contains("\"finish\":\"stop\""), "{json}");
         assert_eq!(serde_json::from_str::<Trajectory>(&json).unwrap(), t);
+    }
+
+    #[test]
+    fn metadata_keeps_each_scalar_kind_through_json() {
+        let mut t = sample();
+        t.meta = BTreeMap::from([
+            ("subject".to_owned(), MetaValue::Text("Algebra".into())),
+            ("level".to_owned(), MetaValue::Int(-3)),
+            ("weight".to_owned(), MetaValue::Float(0.5)),
+            ("hard".to_owned(), MetaValue::Bool(true)),
+        ]);
+        let json = serde_json::to_string(&t).unwrap();
+        assert!(json.contains(r#""meta":{"hard":true,"level":-3,"subject":"Algebra","weight":0.5}"#), "{json}");
+        assert_eq!(serde_json::from_str::<Trajectory>(&json).unwrap(), t);
+        let shown: Vec<String> = t.meta.values().map(ToString::to_string).collect();
+        assert_eq!(shown, ["true", "-3", "Algebra", "0.5"]);
+        // A value that is not a scalar is refused, not silently dropped.
+        let bad = json.replace(r#""weight":0.5"#, r#""weight":[1]"#);
+        assert!(serde_json::from_str::<Trajectory>(&bad).is_err());
     }
 
     #[test]

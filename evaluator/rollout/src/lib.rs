@@ -59,6 +59,10 @@
 #![forbid(unsafe_code)]
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
+use std::collections::BTreeMap;
+
+use cir_record::MetaValue;
+
 pub use budget::ToolBudget;
 pub use driver::Loop;
 pub use error::{Error, PolicyError, check_sampling};
@@ -80,7 +84,8 @@ mod policy;
 mod runner;
 mod sample;
 
-/// One sample to generate: which problem, which sample index, the prompt and the gold answer.
+/// One sample to generate: which problem, which sample index, the prompt, the gold answer, and the dataset line's
+/// metadata that the trajectory keeps.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Job {
     /// Dataset name.
@@ -93,10 +98,13 @@ pub struct Job {
     pub prompt: String,
     /// The gold answer as graded.
     pub gold: String,
+    /// The dataset line's own metadata (`subject`, `level`, …), copied into the trajectory's `meta`; empty by
+    /// default.
+    pub meta: BTreeMap<String, MetaValue>,
 }
 
 impl Job {
-    /// A job.
+    /// A job without metadata.
     pub fn new(dataset: &str, problem_id: &str, sample: u32, prompt: &str, gold: &str) -> Job {
         Job {
             dataset: dataset.to_owned(),
@@ -104,7 +112,13 @@ impl Job {
             sample,
             prompt: prompt.to_owned(),
             gold: gold.to_owned(),
+            meta: BTreeMap::new(),
         }
+    }
+
+    /// The same job with the dataset line's metadata.
+    pub fn with_meta(self, meta: BTreeMap<String, MetaValue>) -> Job {
+        Job { meta, ..self }
     }
 }
 

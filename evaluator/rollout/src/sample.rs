@@ -56,6 +56,7 @@ impl<S: CodeSession> SampleRun<S> {
             prompt: job.prompt.clone(),
             prompt_ids: None,
             gold: job.gold.clone(),
+            meta: job.meta.clone(),
             segments: Vec::new(),
             finish: Finish::Stop,
             tool_calls: 0,

@@ -1,9 +1,10 @@
 //! The loop in text mode (servers that return text only): every way a turn can end, the tool budget, stateful
 //! sessions, failures — with a scripted policy answering turn by turn.
 
+use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use cir_record::{Execution, Finish, Segment, Status, Trajectory};
+use cir_record::{Execution, Finish, MetaValue, Segment, Status, Trajectory};
 use cir_rollout::{
     CODE_STOP, CodeRunner, CodeSession, Generation, Job, Loop, Policy, PolicyError, PolicyInfo, RunnerError, Schedule,
     Settings, Stop, Turn, Verifier,
@@ -97,14 +98,26 @@ impl CodeSession for Counting {
     }
 }
 
+/// The dataset line's metadata of job `i`, which its trajectory keeps however it ends.
+fn meta(i: usize) -> BTreeMap<String, MetaValue> {
+    BTreeMap::from([
+        ("level".to_owned(), MetaValue::Int(i as i64)),
+        ("subject".to_owned(), MetaValue::Text("x".into())),
+    ])
+}
+
 fn run(script: &Script, settings: &Settings, samples: usize) -> Vec<Trajectory> {
-    let jobs: Vec<Job> = (0..samples).map(|i| Job::new("d", &i.to_string(), 0, "Q\n", "5")).collect();
+    let jobs: Vec<Job> =
+        (0..samples).map(|i| Job::new("d", &i.to_string(), 0, "Q\n", "5").with_meta(meta(i))).collect();
     let mut out = Vec::new();
     Loop::new(script, &Runner, &Verifier::default(), settings).run(&jobs, &mut |t| {
         out.push(t);
         true
     });
     out.sort_by_key(|t| t.problem_id.clone());
+    for t in &out {
+        assert_eq!(t.meta, meta(t.problem_id.parse().unwrap()), "{t:?}");
+    }
     out
 }
 
@@ -240,12 +253,14 @@ fn a_panicking_policy_fails_its_samples() {
             panic!("device lost")
         }
     }
-    let jobs = [Job::new("d", "0", 0, "Q", "1"), Job::new("d", "1", 0, "Q", "1")];
+    let jobs = [Job::new("d", "0", 0, "Q", "1").with_meta(meta(0)), Job::new("d", "1", 0, "Q", "1")];
     let mut out: Vec<Trajectory> = Vec::new();
     Loop::new(&Panics, &Runner, &Verifier::default(), &Settings::default()).run(&jobs, &mut |t| {
         out.push(t);
         true
     });
     assert!(out.iter().all(|t| t.finish == Finish::Error && t.error.as_deref() == Some("the policy panicked")));
+    out.sort_by_key(|t| t.problem_id.clone());
+    assert_eq!((&out[0].meta, out[1].meta.is_empty()), (&meta(0), true), "a failed sample keeps its metadata");
     assert!(matches!(out[0].segments.as_slice(), [] | [Segment::Text { .. }]));
 }

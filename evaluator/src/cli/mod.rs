@@ -4,6 +4,7 @@
 pub mod exec;
 pub mod grade;
 pub mod replay;
+pub mod report;
 pub mod run;
 pub mod score;
 pub mod serve;

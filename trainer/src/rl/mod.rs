@@ -276,7 +276,7 @@ impl Runner<'_> {
         for p in picked {
             let prompt = p.prompt.clone().unwrap_or_else(|| template.render(&p.text));
             for sample in 0..r.n {
-                jobs.push(Job::new(&data.name, &p.id, sample, &prompt, &p.gold));
+                jobs.push(Job::new(&data.name, &p.id, sample, &prompt, &p.gold).with_meta(p.meta.clone()));
             }
         }
         Ok(jobs)

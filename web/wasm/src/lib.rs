@@ -1,9 +1,10 @@
 //! `cir-web`: the verifier and the trajectory types for the browser (and Node), through wasm-bindgen.
 //!
 //! A thin layer over [`cir_verify`] and [`cir_record`]: `verify(pred, gold)` returns the record's verdict
-//! (`{equivalent, reason}`) as JSON; `extractAnswer(text)` returns the final answer or `undefined`; a [`Loader`] reads a trajectory file line
-//! by line (schema checked, each trajectory re-graded) and computes the file's metrics. Structured results cross the
-//! boundary as JSON strings (one `JSON.parse` on the JS side, no extra binding crate). Build with
+//! (`{equivalent, reason}`) as JSON; `extractAnswer(text)` returns the final answer or `undefined`; a [`Loader`] reads
+//! a trajectory file line by line (schema checked, each trajectory re-graded) and computes the file's metrics, overall
+//! and per value of each metadata field (`subject`, `level`, …). Structured results cross the boundary as JSON strings
+//! (one `JSON.parse` on the JS side, no extra binding crate). Build with
 //! `cargo build --release -p cir-web --target wasm32-unknown-unknown` and `wasm-bindgen --target web` (browser) or
 //! `--target nodejs` (tests).
 //!
@@ -15,7 +16,7 @@
 #![deny(missing_docs)]
 
 pub use error::Error;
-pub use trajectories::{Row, metrics, parse_line, regrade};
+pub use trajectories::{Row, breakdowns, metrics, parse_line, regrade};
 use wasm_bindgen::prelude::wasm_bindgen;
 
 mod error;
@@ -74,6 +75,12 @@ impl Loader {
     /// The metrics of the stored verdicts of everything loaded, as JSON ([`cir_record::Metrics`]).
     pub fn metrics(&self) -> Result<String, String> {
         serde_json::to_string(&metrics(&self.trajectories)).map_err(|e| e.to_string())
+    }
+
+    /// The same metrics per value of each metadata field of what was loaded, as a JSON array of
+    /// [`cir_record::Breakdown`] (empty when no trajectory has metadata).
+    pub fn breakdowns(&self) -> Result<String, String> {
+        serde_json::to_string(&breakdowns(&self.trajectories)).map_err(|e| e.to_string())
     }
 }
 

@@ -1,7 +1,7 @@
 //! Trajectory files in the viewer: one line at a time, schema checked, re-graded with the verifier; metrics over
 //! what was loaded, computed by [`cir_record::Metrics`] (the same code as `cir-eval report`).
 
-use cir_record::{Metrics, SCHEMA_VERSION, Trajectory, is_readable_schema};
+use cir_record::{Breakdown, Metrics, SCHEMA_VERSION, Trajectory, is_readable_schema};
 use serde::Serialize;
 
 use crate::Error;
@@ -49,7 +49,20 @@ pub fn regrade(trajectory: Trajectory) -> Row {
 
 /// Metrics of trajectories with answers grouped for majority voting by the verifier, as `cir-eval report` does.
 pub fn metrics(trajectories: &[Trajectory]) -> Metrics {
-    Metrics::compute(trajectories, &|a, b| cir_verify::verify(a, b).equivalent)
+    Metrics::compute(trajectories, &equivalent)
+}
+
+/// The metrics per value of every metadata field the trajectories have (`subject`, `level`, …), in field order, as
+/// `cir-eval report --by FIELD` computes them.
+pub fn breakdowns(trajectories: &[Trajectory]) -> Vec<Breakdown> {
+    cir_record::metrics::meta_fields(trajectories)
+        .iter()
+        .map(|field| Breakdown::compute(trajectories, field, &equivalent))
+        .collect()
+}
+
+fn equivalent(a: &str, b: &str) -> bool {
+    cir_verify::verify(a, b).equivalent
 }
 
 #[cfg(test)]
@@ -74,6 +87,28 @@ mod tests {
         assert_eq!(msg(r#"{"dataset":"x"}"#), "no `schema` field: not a cir trajectory");
         assert_eq!(msg(r#"{"schema":3}"#), "unknown schema version 3 (this viewer reads versions 1 to 2)");
         assert!(msg(r#"{"schema":1,"dataset":"x"}"#).contains("missing field"), "{}", msg(r#"{"schema":1}"#));
+    }
+
+    #[test]
+    fn breakdowns_cover_every_metadata_field() {
+        let line = |id: &str, subject: &str, level: u32, ok: bool| {
+            LINE.replace(
+                r#""problem_id":"0""#,
+                &format!(r#""problem_id":"{id}","meta":{{"subject":"{subject}","level":{level}}}"#),
+            )
+            .replace(r#""equivalent":false"#, &format!(r#""equivalent":{ok}"#))
+        };
+        let ts: Vec<Trajectory> =
+            [line("a", "Algebra", 1, true), line("b", "Algebra", 2, false), line("c", "Geometry", 2, true)]
+                .iter()
+                .map(|l| parse_line(l).unwrap())
+                .collect();
+        let b = breakdowns(&ts);
+        assert_eq!(b.iter().map(|b| b.field.as_str()).collect::<Vec<_>>(), ["level", "subject"]);
+        let subject: Vec<(&str, usize, f64)> =
+            b[1].groups.iter().map(|g| (g.dataset.as_str(), g.samples, g.avg)).collect();
+        assert_eq!(subject, [("Algebra", 2, 0.5), ("Geometry", 1, 1.0)]);
+        assert!(breakdowns(&ts[..0]).is_empty());
     }
 
     #[test]
