@@ -11,6 +11,10 @@
 //!   (8 requests in flight; the server takes them one at a time).
 //!
 //! `cargo bench -p cir-eval --bench 3-local-rollouts [-- N]` (default N = 8). Prints a Markdown table.
+//! Another model, benchmark and template: `CIR_BENCH_MODEL` (a name or a Hugging Face folder, e.g. a `cir-train rl`
+//! checkpoint), `CIR_BENCH_DATASET`, `CIR_BENCH_TEMPLATE` (defaults `smollm2-135m`, `builtin:arith`, `cir-chat`), and
+//! `CIR_BENCH_MAX_TOKENS` (default 256); `CIR_BENCH_SKIP_HTTP=1` leaves out the HTTP row. SmolLM2-135M-Instruct seldom writes a code block; the RL demo's checkpoint on
+//! `builtin:mul` with `cir-plain` calls the tool in every rollout.
 
 use std::sync::Mutex;
 use std::time::Instant;
@@ -57,7 +61,12 @@ struct Measured {
 }
 
 fn rollouts<P: Policy>(label: &'static str, policy: &P, sandbox: &cir_runtime::Sandbox, jobs: &[Job]) -> Measured {
-    let settings = Settings { max_tokens: 256, top_p: 1.0, seed: 7, ..Settings::default() };
+    let settings = Settings {
+        max_tokens: env_or("CIR_BENCH_MAX_TOKENS", "256").parse().expect("a number"),
+        top_p: 1.0,
+        seed: 7,
+        ..Settings::default()
+    };
     let timed = Timed { inner: policy, seconds: Mutex::new(0.0) };
     let start = Instant::now();
     let mut out: Vec<Trajectory> = Vec::new();
@@ -79,23 +88,27 @@ fn rollouts<P: Policy>(label: &'static str, policy: &P, sandbox: &cir_runtime::S
 
 fn main() {
     let n: usize = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(8);
-    let path =
-        cir_trainer::models::resolve("smollm2-135m", &cir_fetch::home(), None, &|m| eprintln!("{m}")).expect("model");
+    let model = env_or("CIR_BENCH_MODEL", "smollm2-135m");
+    let path = cir_trainer::models::resolve(&model, &cir_fetch::home(), None, &|m| eprintln!("{m}")).expect("model");
     let device = cir_trainer::DeviceKind::Cpu.device().expect("cpu");
     let sandbox = cir_runtime::Sandbox::builder().build().expect("sandbox");
-    let mut data = Dataset::open("builtin:arith", &Fields::default(), &Verifier::default()).expect("benchmark");
+    let dataset = env_or("CIR_BENCH_DATASET", "builtin:arith");
+    let mut data = Dataset::open(&dataset, &Fields::default(), &Verifier::default()).expect("benchmark");
     data.problems.truncate(n);
-    let template = Template::resolve("cir-chat").expect("template");
+    let template = Template::resolve(&env_or("CIR_BENCH_TEMPLATE", "cir-chat")).expect("template");
+    let chat = template.api == Api::Chat;
     let jobs = data.jobs(&template, 1);
     let policy = |reuse_cache: bool| {
         let loaded = load(&path, &device).expect("loads");
-        let options = LocalOptions { chat: true, max_rows: n, reuse_cache, ..LocalOptions::new("smollm2-135m") };
+        let options = LocalOptions { chat, max_rows: n, reuse_cache, ..LocalOptions::new(&model) };
         LocalPolicy::new(loaded.model, loaded.config, loaded.tokenizer.expect("tokenizer"), options).expect("policy")
     };
+    println!("| run | sampled tokens | tool calls | wall s | tokens/s (wall) | of which generating s |");
+    println!("|---|---:|---:|---:|---:|---:|");
     let mut rows = Vec::new();
     let cached = policy(true);
-    rows.push(rollouts("rollouts, cache kept", &cached, &sandbox, &jobs));
-    rows.push(rollouts("rollouts, cache rebuilt", &policy(false), &sandbox, &jobs));
+    push(&mut rows, rollouts("rollouts, cache kept", &cached, &sandbox, &jobs));
+    push(&mut rows, rollouts("rollouts, cache rebuilt", &policy(false), &sandbox, &jobs));
 
     // Plain decode: the same prompts, no stop at code, the cached run's mean sampled tokens per row.
     let per_row = (rows[0].tokens as usize / n).max(1);
@@ -116,40 +129,50 @@ fn main() {
     let start = Instant::now();
     let out = generate_rows(&loaded.model, &loaded.config, Some(tok), decode_rows, &params, false).expect("decode");
     let wall = start.elapsed().as_secs_f64();
-    rows.push(Measured {
-        label: "plain decode (no tool, no stop)",
-        tokens: out.iter().map(|r| r.completion.tokens.len() as u64).sum(),
-        wall,
-        generation: wall,
-        tool_calls: 0,
-    });
+    push(
+        &mut rows,
+        Measured {
+            label: "plain decode (no tool, no stop)",
+            tokens: out.iter().map(|r| r.completion.tokens.len() as u64).sum(),
+            wall,
+            generation: wall,
+            tool_calls: 0,
+        },
+    );
 
     // Over HTTP: the same model behind cir-train serve, in this process.
+    if std::env::var_os("CIR_BENCH_SKIP_HTTP").is_some() {
+        return;
+    }
     let served = load(&path, &device).expect("loads");
-    let server = CompletionServer::bind("127.0.0.1:0", served, "smollm2-135m".into()).expect("binds");
+    let server = CompletionServer::bind("127.0.0.1:0", served, model.clone()).expect("binds");
     let url = format!("http://{}", server.local_addr().expect("address"));
     std::thread::spawn(move || server.run());
     let http = EndpointPolicy {
         client: Client::new(ClientConfig::new(vec![url])).expect("client"),
-        model: "smollm2-135m".into(),
-        api: Api::Chat,
+        model: model.clone(),
+        api: template.api,
         extra: serde_json::Map::new(),
         concurrency: n,
         tokens: false,
     };
-    rows.push(rollouts("rollouts over HTTP (cir-train serve)", &http, &sandbox, &jobs));
+    push(&mut rows, rollouts("rollouts over HTTP (cir-train serve)", &http, &sandbox, &jobs));
+}
 
-    println!("| run | sampled tokens | tool calls | wall s | tokens/s (wall) | of which generating s |");
-    println!("|---|---:|---:|---:|---:|---:|");
-    for r in &rows {
-        println!(
-            "| {} | {} | {} | {:.1} | {:.1} | {:.1} |",
-            r.label,
-            r.tokens,
-            r.tool_calls,
-            r.wall,
-            r.tokens as f64 / r.wall,
-            r.generation
-        );
-    }
+/// Prints a row of the table as soon as it is measured.
+fn push(rows: &mut Vec<Measured>, r: Measured) {
+    println!(
+        "| {} | {} | {} | {:.1} | {:.1} | {:.1} |",
+        r.label,
+        r.tokens,
+        r.tool_calls,
+        r.wall,
+        r.tokens as f64 / r.wall,
+        r.generation
+    );
+    rows.push(r);
+}
+
+fn env_or(name: &str, default: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| default.to_owned())
 }
