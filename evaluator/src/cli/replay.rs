@@ -2,7 +2,6 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
 use cir_eval::replay::ReplaySummary;
 
 /// Command-line arguments of `cir-eval replay`.
@@ -31,16 +30,7 @@ pub fn run(args: &ReplayArgs, report: &dyn Fn(&str)) -> anyhow::Result<ReplaySum
         "--exec-timeout must be a positive number of seconds"
     );
     let trajectories = cir_eval::trajectories::read(&args.trajectories)?;
-    let limits = cir_runtime::Limits {
-        timeout: std::time::Duration::from_secs_f64(args.exec_timeout),
-        ..cir_runtime::Limits::default()
-    };
-    let sandbox = cir_runtime::Sandbox::builder()
-        .limits(limits)
-        .echo_last_expression(!args.no_echo)
-        .interpreter(cir_python_wasm::Options { wheel: args.wheel.clone(), ..Default::default() })
-        .build_with_progress(report)
-        .context("loading the sandbox")?;
+    let sandbox = super::sandbox(args.exec_timeout, !args.no_echo, args.wheel.clone(), report)?;
     let workers = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
     Ok(cir_eval::replay::replay(&trajectories, &sandbox, workers))
 }

@@ -158,16 +158,7 @@ pub fn run(args: &RunArgs, grader: &dyn Grader, report: &dyn Fn(&str)) -> anyhow
         max_context: args.max_context,
         seed: args.seed,
     };
-    let limits = cir_runtime::Limits {
-        timeout: std::time::Duration::from_secs_f64(args.exec_timeout),
-        ..cir_runtime::Limits::default()
-    };
-    let sandbox = cir_runtime::Sandbox::builder()
-        .limits(limits)
-        .echo_last_expression(!args.no_echo)
-        .interpreter(cir_python_wasm::Options { wheel: args.wheel.clone(), ..Default::default() })
-        .build_with_progress(report)
-        .context("loading the sandbox")?;
+    let sandbox = super::sandbox(args.exec_timeout, !args.no_echo, args.wheel.clone(), report)?;
     let n = if args.temperature == 0.0 { 1 } else { args.n };
     let config = |template: Template| RunConfig {
         datasets: datasets.clone(),
