@@ -153,8 +153,12 @@ impl Client {
             .timeout_global(Some(config.timeout))
             .timeout_connect(Some(Duration::from_secs(10)))
             .http_status_as_error(false)
-            .max_idle_connections(1024)
-            .max_idle_connections_per_host(1024)
+            // No keep-alive: tiny_http (under `cir-train serve` and `cir-eval serve`) reads each open connection on
+            // a pool thread of its own until the client closes it, and its pool can leave a new connection queued
+            // behind those forever, so a pooling client waits for a reply that never comes (8 samples in flight
+            // were enough). A connection per request costs far less than the generation it carries.
+            .max_idle_connections(0)
+            .max_idle_connections_per_host(0)
             .build()
             .new_agent();
         let down_until = config.endpoints.iter().map(|_| Mutex::new(None)).collect();
@@ -427,6 +431,54 @@ mod tests {
         assert_eq!(c.choices[0].pieces, Some(vec![("h".to_owned(), -1.0), ("é".to_owned(), -2.0)]));
         assert!(parse(Api::Chat, r#"{"choices":[]}"#).is_err());
         assert!(parse(Api::Completions, r#"{"choices":[{"message":{}}]}"#).is_err());
+    }
+
+    #[test]
+    fn bursts_of_requests_to_a_one_at_a_time_tiny_http_server_all_complete() {
+        let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+        let addr = server.server_addr().to_ip().unwrap();
+        std::thread::spawn(move || {
+            for mut request in server.incoming_requests() {
+                let mut body = String::new();
+                let _ = std::io::Read::read_to_string(request.as_reader(), &mut body);
+                std::thread::sleep(Duration::from_millis(2));
+                let reply = r#"{"choices":[{"text":"ok","finish_reason":"stop","stop_reason":null}]}"#;
+                let _ = request.respond(tiny_http::Response::from_string(reply));
+            }
+        });
+        let mut config = ClientConfig::new(vec![format!("http://{addr}")]);
+        config.timeout = Duration::from_secs(20);
+        config.attempts = 1;
+        let extra = Map::new();
+        let request = Request {
+            model: "m",
+            api: Api::Completions,
+            prompt: "Q",
+            response: "",
+            prompt_ids: None,
+            tokens: false,
+            max_tokens: 1,
+            temperature: 1.0,
+            top_p: 1.0,
+            seed: 0,
+            stop: &[],
+            n: 1,
+            extra: &extra,
+        };
+        // Three rounds of 16 threads × 10 requests, each round a new client while the earlier ones live on: with
+        // pooled connections a single round left some threads without a reply in 3 runs of 4.
+        let clients: Vec<Client> = (0..3).map(|_| Client::new(config.clone()).unwrap()).collect();
+        for client in &clients {
+            std::thread::scope(|s| {
+                for _ in 0..16 {
+                    s.spawn(|| {
+                        for _ in 0..10 {
+                            assert_eq!(client.generate(&request).expect("a reply").choices[0].text, "ok");
+                        }
+                    });
+                }
+            });
+        }
     }
 
     #[test]
