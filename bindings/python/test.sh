@@ -5,8 +5,9 @@
 # (`cir-eval setup`).
 #
 # The maturin build shares cargo's target directory with the workspace build, so it compiles only this crate and
-# pyo3. It fails when it recompiles wasmtime or cranelift: that means a crate in its dependency tree is built with
-# other features than in the workspace build (see `[dependencies]` in Cargo.toml), which costs CI minutes.
+# pyo3. It fails when a crate in wasmtime's tree resolves other features under `-p cir-python` than in the workspace
+# (`wasmtime_features.py`; see `[dependencies]` in Cargo.toml), and when the build recompiles wasmtime or cranelift
+# anyway: either costs CI minutes.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -25,11 +26,17 @@ fi
 wheels=$(mktemp -d)
 log=$(mktemp)
 trap 'rm -rf "$wheels" "$log"' EXIT
+if ! diff <(cd "$root" && python3 "$here/wasmtime_features.py" --workspace) \
+          <(cd "$root" && python3 "$here/wasmtime_features.py" -p cir-python); then
+  echo "error: wasmtime's tree has other features under \`-p cir-python\` than in the workspace build (above: < the" \
+    "workspace, > the maturin build), so maturin would compile wasmtime/cranelift again; align them in" \
+    "bindings/python/Cargo.toml" >&2
+  exit 1
+fi
 (cd "$here" && "$venv/bin/maturin" build --release --out "$wheels") 2>&1 | tee "$log"
 if grep -E '^\s*Compiling (wasmtime|cranelift-codegen) v' "$log"; then
-  echo "error: the maturin build recompiled wasmtime/cranelift: a dependency's features differ from the workspace" \
-    "build's; align them in bindings/python/Cargo.toml (compare \`cargo tree -e features -i wasmtime\` with and" \
-    "without \`-p cir-python\`)" >&2
+  echo "error: the maturin build recompiled wasmtime/cranelift although wasmtime_features.py found the same" \
+    "features: compare the profile and RUSTFLAGS of the two builds" >&2
   exit 1
 fi
 "$venv/bin/pip" install --quiet --force-reinstall --no-deps "$wheels"/*.whl
