@@ -5,52 +5,27 @@
 //! - `rollouts, cache kept`: `LocalPolicy` as `cir-eval run --local` runs it (each row's KV cache kept between turns,
 //!   only the feedback prefilled after a tool call);
 //! - `rollouts, cache rebuilt`: the same with `--no-cache-reuse` (every turn prefills its whole context);
-//! - `plain decode`: the same prompts through `generate_rows` with no code stop, as many new tokens as the cached run
-//!   sampled per row on average — the speed the loop would have with no tool at all;
-//! - `rollouts over HTTP`: `cir-train serve`'s server in this process on loopback, `EndpointPolicy` with the chat API
-//!   (8 requests in flight; the server takes them one at a time).
+//! - `plain decode`: the same prompts through `generate_rows` with no code stop, each row as many new tokens as the
+//!   cached run sampled for it (so rows end as raggedly as they did there) — the speed the loop would have with no
+//!   tool at all;
+//! - `rollouts over HTTP`: `cir-train serve`'s server in this process on loopback, `EndpointPolicy` with the
+//!   template's API (N requests in flight; the server takes them one at a time).
 //!
 //! `cargo bench -p cir-eval --bench 3-local-rollouts [-- N]` (default N = 8). Prints a Markdown table.
 //! Another model, benchmark and template: `CIR_BENCH_MODEL` (a name or a Hugging Face folder, e.g. a `cir-train rl`
 //! checkpoint), `CIR_BENCH_DATASET`, `CIR_BENCH_TEMPLATE` (defaults `smollm2-135m`, `builtin:arith`, `cir-chat`), and
-//! `CIR_BENCH_MAX_TOKENS` (default 256); `CIR_BENCH_SKIP_HTTP=1` leaves out the HTTP row. SmolLM2-135M-Instruct seldom writes a code block; the RL demo's checkpoint on
-//! `builtin:mul` with `cir-plain` calls the tool in every rollout.
+//! `CIR_BENCH_MAX_TOKENS` (default 256); `CIR_BENCH_SKIP_HTTP=1` leaves out the HTTP row.
+//! SmolLM2-135M-Instruct seldom writes a code block with `cir-chat`; with the few-shot template `evaluator/benches/few-shot-code.txt` (three solved problems, each a code
+//! block, its output and the boxed answer) it does. The RL demo's checkpoint on `builtin:mul` with `cir-plain` calls
+//! the tool in every rollout.
 
-use std::sync::Mutex;
 use std::time::Instant;
 
 use cir_data::{Api, Dataset, Fields, Template};
 use cir_eval::{Client, ClientConfig, EndpointPolicy};
 use cir_record::Trajectory;
-use cir_rollout::{Generation, Job, Loop, Policy, PolicyError, PolicyInfo, Schedule, Settings, Turn, Verifier};
+use cir_rollout::{Job, Loop, Policy, Settings, Timed, Verifier};
 use cir_trainer::{CompletionServer, LocalOptions, LocalPolicy, Row, SamplingParams, generate_rows, load};
-
-/// A policy that adds up the time its calls take.
-struct Timed<'a, P: Policy> {
-    inner: &'a P,
-    seconds: Mutex<f64>,
-}
-
-impl<P: Policy> Policy for Timed<'_, P> {
-    fn schedule(&self) -> Schedule {
-        self.inner.schedule()
-    }
-    fn info(&self) -> PolicyInfo {
-        self.inner.info()
-    }
-    fn generate(&self, turns: &[Turn<'_>]) -> Vec<Result<Generation, PolicyError>> {
-        let start = Instant::now();
-        let out = self.inner.generate(turns);
-        *self.seconds.lock().expect("lock") += start.elapsed().as_secs_f64();
-        out
-    }
-    fn tokenize(&self, text: &str) -> Option<Vec<u32>> {
-        self.inner.tokenize(text)
-    }
-    fn release(&self, sample: usize) {
-        self.inner.release(sample);
-    }
-}
 
 struct Measured {
     label: &'static str,
@@ -58,6 +33,8 @@ struct Measured {
     wall: f64,
     generation: f64,
     tool_calls: u32,
+    /// Tokens sampled per job, in the jobs' order.
+    per_job: Vec<u64>,
 }
 
 fn rollouts<P: Policy>(label: &'static str, policy: &P, sandbox: &cir_runtime::Sandbox, jobs: &[Job]) -> Measured {
@@ -67,7 +44,7 @@ fn rollouts<P: Policy>(label: &'static str, policy: &P, sandbox: &cir_runtime::S
         seed: 7,
         ..Settings::default()
     };
-    let timed = Timed { inner: policy, seconds: Mutex::new(0.0) };
+    let timed = Timed::new(policy);
     let start = Instant::now();
     let mut out: Vec<Trajectory> = Vec::new();
     Loop::new(&timed, sandbox, &Verifier::default(), &settings).run(jobs, &mut |t| {
@@ -76,13 +53,20 @@ fn rollouts<P: Policy>(label: &'static str, policy: &P, sandbox: &cir_runtime::S
     });
     let wall = start.elapsed().as_secs_f64();
     assert!(out.iter().all(|t| t.error.is_none()), "{:?}", out.iter().find_map(|t| t.error.clone()));
-    let generation = *timed.seconds.lock().expect("lock");
+    let generation = timed.seconds();
     Measured {
         label,
         tokens: out.iter().filter_map(|t| t.usage.completion_tokens).sum(),
         wall,
         generation,
         tool_calls: out.iter().map(|t| t.tool_calls).sum(),
+        per_job: jobs
+            .iter()
+            .map(|j| {
+                let t = out.iter().find(|t| t.problem_id == j.problem_id && t.sample == j.sample);
+                t.and_then(|t| t.usage.completion_tokens).unwrap_or(0)
+            })
+            .collect(),
     }
 }
 
@@ -110,8 +94,8 @@ fn main() {
     push(&mut rows, rollouts("rollouts, cache kept", &cached, &sandbox, &jobs));
     push(&mut rows, rollouts("rollouts, cache rebuilt", &policy(false), &sandbox, &jobs));
 
-    // Plain decode: the same prompts, no stop at code, the cached run's mean sampled tokens per row.
-    let per_row = (rows[0].tokens as usize / n).max(1);
+    // Plain decode: the same prompts, no stop at code, each row the cached run's sampled tokens for it.
+    let per_job = rows[0].per_job.clone();
     let loaded = load(&path, &device).expect("loads");
     let tok = loaded.tokenizer.as_ref().expect("tokenizer");
     let decode_rows: Vec<Row> = jobs
@@ -120,7 +104,7 @@ fn main() {
         .map(|(i, j)| Row {
             ids: tok.encode(&cached.render(&j.prompt).expect("render")).expect("encode"),
             cache: None,
-            max_new_tokens: per_row,
+            max_new_tokens: (per_job[i] as usize).max(1),
             seed: i as u64,
             stop_at_code_block: false,
         })
@@ -137,6 +121,7 @@ fn main() {
             wall,
             generation: wall,
             tool_calls: 0,
+            per_job: out.iter().map(|r| r.completion.tokens.len() as u64).collect(),
         },
     );
 

@@ -68,7 +68,7 @@ pub use driver::Loop;
 pub use error::{Error, PolicyError, check_sampling};
 pub use fence::{Block, CODE_STOP, OPEN, ends_inside_block, find_block};
 pub use grader::{Grader, Verifier};
-pub use policy::{Generation, Policy, PolicyInfo, Sampled, Schedule, Stop, Turn};
+pub use policy::{Generation, Policy, PolicyInfo, Sampled, Schedule, Stop, Timed, Turn};
 pub use replay::{Difference, replay_one};
 pub use runner::{CodeRunner, CodeSession, RunnerError};
 pub use sample::{MAX_TURNS, execute};

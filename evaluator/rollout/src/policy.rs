@@ -141,3 +141,43 @@ pub trait Policy: Sync {
         let _ = sample;
     }
 }
+
+/// A policy that adds up the wall time of its [`Policy::generate`] calls: the generation share of a run, the rest
+/// being code execution, grading and the loop.
+pub struct Timed<'a, P: Policy + ?Sized> {
+    inner: &'a P,
+    seconds: std::sync::Mutex<f64>,
+}
+
+impl<'a, P: Policy + ?Sized> Timed<'a, P> {
+    /// `inner`, timed from zero.
+    pub fn new(inner: &'a P) -> Self {
+        Timed { inner, seconds: std::sync::Mutex::new(0.0) }
+    }
+
+    /// Seconds spent in `generate` so far.
+    pub fn seconds(&self) -> f64 {
+        *self.seconds.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl<P: Policy + ?Sized> Policy for Timed<'_, P> {
+    fn schedule(&self) -> Schedule {
+        self.inner.schedule()
+    }
+    fn info(&self) -> PolicyInfo {
+        self.inner.info()
+    }
+    fn generate(&self, turns: &[Turn<'_>]) -> Vec<Result<Generation, PolicyError>> {
+        let start = std::time::Instant::now();
+        let out = self.inner.generate(turns);
+        *self.seconds.lock().unwrap_or_else(std::sync::PoisonError::into_inner) += start.elapsed().as_secs_f64();
+        out
+    }
+    fn tokenize(&self, text: &str) -> Option<Vec<u32>> {
+        self.inner.tokenize(text)
+    }
+    fn release(&self, sample: usize) {
+        self.inner.release(sample);
+    }
+}
