@@ -7,10 +7,13 @@
 //!   `print(4823*7719)` block, the sandbox's output, then `\boxed{…}` of that output — built token-exactly in the
 //!   record format every rollout uses, so `cir-train sft` reads them as it reads any trajectory file.
 
+use std::ops::ControlFlow;
+
 use burn::prelude::Device;
 use cir_record::{
     Execution, Finish, SCHEMA_VERSION, Sampling, Segment, Status, Timing, Trajectory, Usage, Verdict, feedback,
 };
+use cir_rollout::Job;
 use serde_json::json;
 
 use crate::config::ModelConfig;
@@ -117,12 +120,17 @@ pub fn demonstration(
     })
 }
 
+/// How well a model does on probe problems: its success rate (the loop, the sandbox, the grader), from the caller
+/// that owns them.
+pub type Probe<'a> = dyn Fn(Model, &ModelConfig, &Tokenizer, &[Job]) -> Result<f32> + 'a;
+
 /// The demo run's starting policy: a fresh model (seeded by the run's seed) warm-started by SFT on demonstrations of
-/// the first `warm_start.demos` training problems; the demonstrations and the warm-started model are kept in
-/// `out/warmstart/`.
+/// the first `warm_start.demos` training problems until `probe` says it solves `warm_start.target` of the next
+/// `warm_start.probe` problems (or `warm_start.steps` steps are spent). The demonstrations, the warm-started model and
+/// the probe's history (`probe.jsonl`: step, loss, success) are kept in `out/warmstart/`.
 ///
 /// # Errors
-/// [`crate::Error::Tokenizer`] or I/O errors writing the folder.
+/// [`crate::Error::Tokenizer`], the probe's errors, or I/O errors writing the folder.
 pub fn warm_start(
     config: &crate::rl::config::RlConfig,
     data: &cir_data::Dataset,
@@ -130,6 +138,7 @@ pub fn warm_start(
     device: &Device,
     out: &std::path::Path,
     report: &dyn Fn(&str),
+    probe: &Probe<'_>,
 ) -> Result<(ModelConfig, Model, Tokenizer)> {
     let tok = tokenizer()?;
     let model_config = model_config(tok.vocab_size());
@@ -141,11 +150,24 @@ pub fn warm_start(
         .take(w.demos)
         .map(|p| demonstration(&tok, &data.name, &p.id, &template.render(&p.text), &p.text, &p.gold))
         .collect::<Result<_>>()?;
+    let probe_jobs: Vec<Job> = data
+        .problems
+        .iter()
+        .cycle()
+        .skip(w.demos)
+        .take(if w.target > 0.0 { w.probe.min(data.problems.len()) } else { 0 })
+        .map(|p| Job::new(&data.name, &p.id, 0, &template.render(&p.text), &p.gold))
+        .collect();
     let dir = out.join("warmstart");
     std::fs::create_dir_all(&dir).map_err(crate::Error::io(&dir))?;
     let lines: String = demos.iter().map(|t| serde_json::to_string(t).unwrap_or_default() + "\n").collect();
     std::fs::write(dir.join("demos.jsonl"), lines).map_err(crate::Error::io(dir.join("demos.jsonl")))?;
-    report(&format!("warm start: {} SFT steps on {} demonstrations", w.steps, demos.len()));
+    let until = if probe_jobs.is_empty() {
+        String::new()
+    } else {
+        format!(" (stopping once {:.0}% of {} unseen problems are solved)", w.target * 100.0, probe_jobs.len())
+    };
+    report(&format!("warm start: at most {} SFT steps on {} demonstrations{until}", w.steps, demos.len()));
     let sft = crate::sft::SftConfig {
         steps: w.steps,
         batch: w.batch,
@@ -156,8 +178,42 @@ pub fn warm_start(
     };
     let mut optim = burn::optim::AdamWConfig::new().with_weight_decay(0.0).init();
     let rows = crate::sft::rows(&demos);
-    let (model, losses) = crate::sft::train(model, &model_config, &mut optim, &rows, &sft, device, &mut |_, _| {});
-    report(&format!("warm start: loss {:.3} → {:.3}", losses.first().unwrap_or(&0.0), losses.last().unwrap_or(&0.0)));
+    let mut history = String::new();
+    let mut failed = None;
+    let mut reached = None;
+    let (model, losses) =
+        crate::sft::train(model, &model_config, &mut optim, &rows, &sft, device, &mut |step, loss, m| {
+            if probe_jobs.is_empty() || step % w.check_every != 0 {
+                return ControlFlow::Continue(());
+            }
+            match probe(burn::module::Module::valid(m), &model_config, &tok, &probe_jobs) {
+                Ok(success) => {
+                    history.push_str(&format!("{}\n", json!({"step": step, "loss": loss, "success": success})));
+                    report(&format!("warm start: step {step}, loss {loss:.3}, {success:.2} of the probe solved"));
+                    if f64::from(success) >= w.target {
+                        reached = Some((step, success));
+                        return ControlFlow::Break(());
+                    }
+                    ControlFlow::Continue(())
+                }
+                Err(e) => {
+                    failed = Some(e);
+                    ControlFlow::Break(())
+                }
+            }
+        });
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    std::fs::write(dir.join("probe.jsonl"), history).map_err(crate::Error::io(dir.join("probe.jsonl")))?;
+    let first = losses.first().unwrap_or(&0.0);
+    let last = losses.last().unwrap_or(&0.0);
+    report(&match reached {
+        Some((step, success)) => {
+            format!("warm start: {success:.2} solved after {step} steps (loss {first:.3} → {last:.3})")
+        }
+        None => format!("warm start: {} steps (loss {first:.3} → {last:.3})", losses.len()),
+    });
     crate::checkpoint::save_hf_dir(&dir, &model_config, &burn::module::Module::valid(&model))?;
     tok.save_dir(&dir)?;
     Ok((model_config, model, tok))
@@ -196,5 +252,60 @@ mod tests {
             .collect();
         assert_eq!(masked, "12*34\n\n```output\n408\n```\n");
         assert_eq!(*v.ids.last().unwrap(), EOS.1);
+    }
+
+    fn warm(target: f64, probe: &Probe<'_>) -> (Result<(ModelConfig, Model, Tokenizer)>, std::path::PathBuf) {
+        let mut config = crate::rl::config::RlConfig::preset("demo").unwrap();
+        config.warm_start = crate::rl::config::WarmStartConfig {
+            demos: 8,
+            steps: 12,
+            batch: 4,
+            target,
+            check_every: 2,
+            probe: 3,
+            lr: 1e-3,
+        };
+        let fields = cir_data::Fields { problem: None, answer: None, id: None };
+        let data = cir_data::Dataset::open("builtin:mul-train", &fields, &cir_rollout::Verifier::default()).unwrap();
+        let template = cir_data::Template::resolve("cir-plain").unwrap();
+        let out = std::env::temp_dir().join(format!("cir-warm-{target}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&out);
+        let device = Device::flex().autodiff();
+        (warm_start(&config, &data, &template, &device, &out, &|_| {}, probe), out)
+    }
+
+    #[test]
+    fn the_warm_start_stops_once_the_probe_reaches_its_target() {
+        let calls = std::cell::Cell::new(0);
+        let probe = |_: Model, _: &ModelConfig, _: &Tokenizer, jobs: &[Job]| {
+            assert_eq!(jobs.len(), 3);
+            assert!(jobs.iter().all(|j| j.prompt.contains('*')), "probe problems are rendered prompts");
+            calls.set(calls.get() + 1);
+            Ok(if calls.get() == 3 { 0.5 } else { 0.25 })
+        };
+        let (result, out) = warm(0.5, &probe);
+        result.unwrap();
+        let history = std::fs::read_to_string(out.join("warmstart/probe.jsonl")).unwrap();
+        let steps: Vec<u64> = history
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["step"].as_u64().unwrap())
+            .collect();
+        assert_eq!(steps, [2, 4, 6], "stopped at the first probe that reached 0.5");
+        assert!(out.join("warmstart/model.safetensors").is_file());
+        std::fs::remove_dir_all(&out).unwrap();
+    }
+
+    #[test]
+    fn without_a_target_every_step_is_taken_and_a_failing_probe_fails_the_warm_start() {
+        let never = |_: Model, _: &ModelConfig, _: &Tokenizer, _: &[Job]| -> Result<f32> { panic!("probed") };
+        let (result, out) = warm(0.0, &never);
+        result.unwrap();
+        assert_eq!(std::fs::read_to_string(out.join("warmstart/probe.jsonl")).unwrap(), "");
+        std::fs::remove_dir_all(&out).unwrap();
+        let failing =
+            |_: Model, _: &ModelConfig, _: &Tokenizer, _: &[Job]| Err(crate::Error::Tokenizer("probe broke".into()));
+        let (result, out) = warm(0.5, &failing);
+        assert!(result.unwrap_err().to_string().contains("probe broke"));
+        let _ = std::fs::remove_dir_all(&out);
     }
 }

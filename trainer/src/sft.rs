@@ -2,6 +2,8 @@
 //! format — the same rows and masks as RL, tool output masked — so a model learns the protocol's shape from a few
 //! demonstrations before RL.
 
+use std::ops::ControlFlow;
+
 use burn::optim::{GradientsAccumulator, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use cir_record::Trajectory;
@@ -38,8 +40,9 @@ pub fn rows(trajectories: &[Trajectory]) -> Vec<TrainRow> {
     trajectories.iter().filter_map(|t| row(t, &o)).collect()
 }
 
-/// Trains `model` for `config.steps` steps on `rows` (visited in a seeded order, reshuffled each pass); `progress`
-/// hears each step's mean loss. Returns the model and the losses.
+/// Trains `model` for at most `config.steps` steps on `rows` (visited in a seeded order, reshuffled each pass).
+/// After each step `after_step` hears the step's number (1-based), its mean loss and the model, and may stop the
+/// training early. Returns the model and the losses of the steps taken.
 pub fn train(
     mut model: Model,
     model_config: &ModelConfig,
@@ -47,14 +50,14 @@ pub fn train(
     rows: &[TrainRow],
     config: &SftConfig,
     device: &Device,
-    progress: &mut dyn FnMut(usize, f32),
+    after_step: &mut dyn FnMut(usize, f32, &Model) -> ControlFlow<()>,
 ) -> (Model, Vec<f32>) {
     let mut rng = StdRng::seed_from_u64(config.seed);
     let mut order: Vec<usize> = (0..rows.len()).collect();
     let mut at = order.len();
     let lens: Vec<usize> = rows.iter().map(|r| r.ids.len()).collect();
     let mut losses = Vec::with_capacity(config.steps);
-    for step in 0..config.steps {
+    for step in 1..=config.steps {
         let mut picked = Vec::with_capacity(config.batch);
         while picked.len() < config.batch.min(rows.len()) {
             if at == order.len() {
@@ -81,7 +84,9 @@ pub fn train(
         clip_grad_norm(&model, &mut grads, config.grad_clip);
         model = optim.step(config.lr, model, grads);
         losses.push(loss_sum);
-        progress(step, loss_sum);
+        if after_step(step, loss_sum, &model).is_break() {
+            break;
+        }
     }
     (model, losses)
 }

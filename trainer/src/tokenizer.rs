@@ -10,6 +10,7 @@ use crate::gguf::{Gguf, Value};
 
 /// A tokenizer; encoding adds no special tokens. [`Tokenizer::decode`] keeps special tokens (a prompt's chat markup),
 /// [`Tokenizer::decode_text`] drops them (what a model writes, as servers return it).
+#[derive(Clone)]
 pub struct Tokenizer {
     inner: tokenizers::Tokenizer,
     /// The same tokenizer reading special-token strings as plain text: for tool output, which must never smuggle a

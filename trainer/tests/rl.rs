@@ -7,18 +7,7 @@ use cir_trainer::rl::config::RlConfig;
 use cir_trainer::rl::{RunOptions, train};
 
 fn tiny(seed: u64, steps: u64) -> RlConfig {
-    let mut c = RlConfig::preset("demo").expect("the demo preset");
-    c.seed = seed;
-    c.steps = steps;
-    c.checkpoint_every = 2;
-    c.rollout.prompts_per_step = 4;
-    c.rollout.n = 2;
-    c.data.val_every = 2;
-    c.data.val_limit = 4;
-    c.warm_start.demos = 16;
-    c.warm_start.steps = 4;
-    c.warm_start.batch = 8;
-    c
+    RlConfig { seed, steps, ..RlConfig::preset("smoke").expect("the smoke preset") }
 }
 
 fn scratch(name: &str) -> PathBuf {
@@ -71,6 +60,22 @@ fn a_short_run_writes_metrics_rollouts_checkpoints_and_validation() {
     );
     assert!(again.unwrap_err().to_string().contains("--resume"));
     assert!(std::fs::read_to_string(out.join("config.toml")).unwrap().contains("seed = 1"));
+    std::fs::remove_dir_all(&out).unwrap();
+}
+
+#[test]
+fn the_demo_warm_start_probes_through_the_loop_and_the_sandbox() {
+    let out = scratch("probe");
+    let mut c = tiny(2, 1);
+    c.warm_start.check_every = 2;
+    c.warm_start.probe = 4;
+    c.warm_start.target = 1.0;
+    run(c, &out, false, None);
+    let history = std::fs::read_to_string(out.join("warmstart/probe.jsonl")).unwrap();
+    let probes: Vec<serde_json::Value> = history.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(probes.iter().map(|p| p["step"].as_u64().unwrap()).collect::<Vec<_>>(), [2, 4]);
+    // An untrained model solves nothing, so the unreachable target lets every step run.
+    assert!(probes.iter().all(|p| p["success"].as_f64() == Some(0.0)), "{history}");
     std::fs::remove_dir_all(&out).unwrap();
 }
 

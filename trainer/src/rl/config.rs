@@ -38,23 +38,34 @@ pub struct RlConfig {
     pub warm_start: WarmStartConfig,
 }
 
-/// The demo model's warm start: `cir-train sft` on generated demonstrations, short enough to leave RL room.
+/// The demo model's warm start: `cir-train sft` on generated demonstrations, stopped once the model solves a share
+/// of unseen problems (so RL starts with groups whose rewards differ, and with room above).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct WarmStartConfig {
-    /// Demonstrations (the first problems of the training set in the run's order). Default 256.
+    /// Demonstrations (the first problems of the training set). Default 256.
     pub demos: usize,
-    /// Optimizer steps. Default 40.
+    /// Most optimizer steps. Default 40.
     pub steps: usize,
     /// Demonstrations per step. Default 16.
     pub batch: usize,
     /// Learning rate. Default 1e-3.
     pub lr: f64,
+    /// Stop once the probe's success rate reaches this; 0 never probes (all `steps` are taken). Default 0.
+    ///
+    /// When a tiny model starts to copy the tool's output into its answer varies by seed (at a fixed 260 steps one
+    /// seed of three was still at 0.02 and RL had no advantage to follow), so a fixed step count is fragile.
+    pub target: f64,
+    /// Probe every N steps. Default 20.
+    pub check_every: usize,
+    /// Problems in the probe: the training problems after the demonstrations, one rollout each at the rollout
+    /// temperature, through the loop and the sandbox, with the budget of step 1. Default 64.
+    pub probe: usize,
 }
 
 impl Default for WarmStartConfig {
     fn default() -> Self {
-        WarmStartConfig { demos: 256, steps: 40, batch: 16, lr: 1e-3 }
+        WarmStartConfig { demos: 256, steps: 40, batch: 16, lr: 1e-3, target: 0.0, check_every: 20, probe: 64 }
     }
 }
 
@@ -262,10 +273,12 @@ impl Default for OptimConfig {
 }
 
 impl RlConfig {
-    /// A named preset: `reference` (the defaults) or `demo` (the CPU demo: a tiny model made from scratch and
+    /// A named preset: `reference` (the defaults), `demo` (the CPU demo: a tiny model made from scratch and
     /// warm-started on generated demonstrations, on multiplication problems, sized to run in minutes on two cores;
     /// a learning rate of 1e-4 because a model this small trains from a hundred updates, where 1e-6 moves a 7B
-    /// model — 3e-4 was measured to collapse the policy's entropy within ten steps and plateau lower).
+    /// model — 3e-4 was measured to collapse the policy's entropy within ten steps and plateau lower), or `smoke`
+    /// (the demo shrunk to seconds: 2 steps of 4 prompts × 2 rollouts after 4 warm-start steps, validation on 4
+    /// problems — it checks that an install trains end to end, and learns nothing).
     ///
     /// # Errors
     /// [`Error::TrainConfig`] for an unknown name.
@@ -293,14 +306,25 @@ impl RlConfig {
                     ..RolloutConfig::default()
                 },
                 optim: OptimConfig { lr: 1e-4, weight_decay: 0.0, mini_batches: 2, ..OptimConfig::default() },
-                // 260 SFT steps: past the point where the model writes the protocol and starts to copy the tool's
-                // output, short of where it copies reliably, so RL has room. When copying starts varies by seed: at
-                // 180 steps seed 1 was at greedy 0.48 but seed 2 at 0.00, every rollout wrong, every group's rewards
-                // equal and so no advantage at all; at 260 seeds 2 and 3 start at 0.02 and 0.44.
-                warm_start: WarmStartConfig { steps: 260, ..WarmStartConfig::default() },
+                // SFT until a quarter of unseen problems are solved at temperature 1: past the point where the model
+                // writes the protocol and starts to copy the tool's output, short of where it copies reliably, so RL
+                // has room. A fixed count was fragile: at 260 steps seeds 1, 3, 2 started at rollout success 0.49,
+                // 0.12 and 0.00 (every group's rewards equal: no advantage at all).
+                warm_start: WarmStartConfig { steps: 1000, target: 0.25, ..WarmStartConfig::default() },
                 ..RlConfig::default()
             }),
-            other => Err(Error::TrainConfig(format!("no preset {other:?} (presets: reference, demo)"))),
+            "smoke" => {
+                let mut c = RlConfig::preset("demo")?;
+                c.steps = 2;
+                c.checkpoint_every = 2;
+                c.rollout.prompts_per_step = 4;
+                c.rollout.n = 2;
+                c.data.val_every = 2;
+                c.data.val_limit = 4;
+                c.warm_start = WarmStartConfig { demos: 16, steps: 4, batch: 8, ..WarmStartConfig::default() };
+                Ok(c)
+            }
+            other => Err(Error::TrainConfig(format!("no preset {other:?} (presets: reference, demo, smoke)"))),
         }
     }
 
@@ -346,6 +370,10 @@ impl RlConfig {
         }
         if !(self.rollout.exec_timeout_s > 0.0 && self.rollout.exec_timeout_s.is_finite()) {
             return bad("rollout.exec_timeout_s must be a positive number of seconds");
+        }
+        let w = &self.warm_start;
+        if !(0.0..=1.0).contains(&w.target) || (w.target > 0.0 && (w.check_every == 0 || w.probe == 0)) {
+            return bad("warm_start: target must be in [0, 1], and with a target check_every and probe at least 1");
         }
         if self.rollout.max_response_tokens == 0 || self.rollout.max_rows == 0 {
             return bad("rollout.max_response_tokens and rollout.max_rows must be at least 1");
@@ -405,6 +433,7 @@ mod tests {
     fn presets_validate_and_bad_settings_are_named() {
         RlConfig::default().validate().unwrap();
         RlConfig::preset("demo").unwrap().validate().unwrap();
+        RlConfig::preset("smoke").unwrap().validate().unwrap();
         assert!(RlConfig::preset("nope").is_err());
         let mut c = RlConfig::default();
         c.rollout.temperature = -1.0;

@@ -18,7 +18,7 @@ use burn::optim::{AdamWConfig, ModuleOptimizer};
 use burn::prelude::*;
 use cir_data::{Api, Dataset, Fields, Problem, Template};
 use cir_record::{Status, Trajectory};
-use cir_rollout::{Generation, Job, Loop, Policy, PolicyError, PolicyInfo, Schedule, Settings, Turn, Verifier};
+use cir_rollout::{Job, Loop, Settings, Timed, Verifier};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -90,6 +90,14 @@ pub fn train(options: &RunOptions, report: &dyn Fn(&str)) -> Result<RunSummary> 
         }
         _ => None,
     };
+    let sandbox = cir_runtime::Sandbox::builder()
+        .limits(cir_runtime::Limits {
+            timeout: std::time::Duration::from_secs_f64(config.rollout.exec_timeout_s),
+            ..cir_runtime::Limits::default()
+        })
+        .build_with_progress(report)?;
+    let runner = Runner { sandbox: &sandbox, grader: &grader, config: &config, out };
+    let local = local_options(&config, &template);
     let mut optim = adamw(&config);
     let (model_config, mut model, tokenizer, start) = if options.resume {
         let l = state::load_latest(out, optim, &train_device)?;
@@ -97,30 +105,14 @@ pub fn train(options: &RunOptions, report: &dyn Fn(&str)) -> Result<RunSummary> 
         report(&format!("resuming after step {}", l.state.step));
         (l.config, l.model, l.tokenizer, l.state.step)
     } else {
-        let (c, m, t) = initial_model(&config, &data, &template, &train_device, out, report)?;
+        let probe = |m: Model, c: &ModelConfig, t: &Tokenizer, jobs: &[Job]| {
+            Ok(runner.success_rate(&LocalPolicy::new(m, c.clone(), t.clone(), local.clone())?, jobs))
+        };
+        let (c, m, t) = initial_model(&config, &data, &template, &train_device, out, report, &probe)?;
         (c, m, t, 0)
     };
-    let sandbox = cir_runtime::Sandbox::builder()
-        .limits(cir_runtime::Limits {
-            timeout: std::time::Duration::from_secs_f64(config.rollout.exec_timeout_s),
-            ..cir_runtime::Limits::default()
-        })
-        .build_with_progress(report)?;
-    let options_local = LocalOptions {
-        name: config.model.clone(),
-        chat: template.api == Api::Chat,
-        template_kwargs: template
-            .extra
-            .get("chat_template_kwargs")
-            .and_then(|v| v.as_object())
-            .cloned()
-            .unwrap_or_default(),
-        max_rows: config.rollout.max_rows,
-        reuse_cache: true,
-    };
-    let mut policy = LocalPolicy::new(model.valid(), model_config.clone(), tokenizer, options_local)?;
+    let mut policy = LocalPolicy::new(model.valid(), model_config.clone(), tokenizer, local)?;
     let reference = (config.objective.kl_coef > 0.0).then(|| model.clone());
-    let runner = Runner { sandbox: &sandbox, grader: &grader, config: &config, out };
     let mut summary = RunSummary { step: start, metrics: Vec::new(), validation: Vec::new() };
     if let (Some(val), 0) = (&val, start) {
         summary.validation.push(runner.validate(&policy, val, &template, 0, true)?);
@@ -208,7 +200,24 @@ fn adamw(config: &RlConfig) -> ModuleOptimizer {
         .init()
 }
 
-/// The starting policy: the named model, or the demo's tiny model warm-started on demonstrations.
+/// How the in-process policy renders prompts and batches rows.
+fn local_options(config: &RlConfig, template: &Template) -> LocalOptions {
+    LocalOptions {
+        name: config.model.clone(),
+        chat: template.api == Api::Chat,
+        template_kwargs: template
+            .extra
+            .get("chat_template_kwargs")
+            .and_then(|v| v.as_object())
+            .cloned()
+            .unwrap_or_default(),
+        max_rows: config.rollout.max_rows,
+        reuse_cache: true,
+    }
+}
+
+/// The starting policy: the named model, or the demo's tiny model warm-started on demonstrations until `probe` says
+/// it is ready.
 fn initial_model(
     config: &RlConfig,
     data: &Dataset,
@@ -216,9 +225,10 @@ fn initial_model(
     device: &Device,
     out: &Path,
     report: &dyn Fn(&str),
+    probe: &crate::demo::Probe<'_>,
 ) -> Result<(ModelConfig, Model, Tokenizer)> {
     if config.model == "demo" {
-        return crate::demo::warm_start(config, data, template, device, out, report);
+        return crate::demo::warm_start(config, data, template, device, out, report, probe);
     }
     let path = crate::models::resolve(&config.model, &cir_fetch::home(), None, report)?;
     report(&format!("loading {}", path.display()));
@@ -294,7 +304,7 @@ impl Runner<'_> {
             max_context: None,
             seed: step_seed(self.config.seed, step),
         };
-        let timed = Timed { inner: policy, seconds: std::sync::Mutex::new(0.0) };
+        let timed = Timed::new(policy);
         let mut out = Vec::with_capacity(jobs.len());
         Loop::new(&timed, self.sandbox, self.grader, &settings).run(jobs, &mut |t| {
             out.push(t);
@@ -303,8 +313,27 @@ impl Runner<'_> {
         out.sort_by_key(|t| (t.problem_id.clone(), t.sample));
         let path = self.out.join("rollouts").join(format!("step-{step:06}.jsonl"));
         write_trajectories(&path, &out)?;
-        let seconds = *timed.seconds.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        Ok((out, seconds))
+        Ok((out, timed.seconds() as f32))
+    }
+
+    /// The share of `jobs` the policy solves, one rollout each at the rollout temperature with the budget of step 1.
+    fn success_rate(&self, policy: &LocalPolicy, jobs: &[Job]) -> f32 {
+        let r = &self.config.rollout;
+        let settings = Settings {
+            temperature: r.temperature,
+            top_p: r.top_p,
+            max_tokens: r.max_response_tokens,
+            tool_budget: r.tool_budget.at(1),
+            stateful: r.stateful,
+            max_context: None,
+            seed: step_seed(self.config.seed, 0),
+        };
+        let mut solved = 0;
+        Loop::new(policy, self.sandbox, self.grader, &settings).run(jobs, &mut |t| {
+            solved += usize::from(t.is_correct());
+            true
+        });
+        solved as f32 / jobs.len().max(1) as f32
     }
 
     /// The training rows of the rollouts the filters keep; with how many were kept.
@@ -443,33 +472,6 @@ fn step_metrics(
         time_sandbox_s: (rollout_s - gen_s - grading_s).max(0.0),
         time_grading_s: grading_s,
         time_update_s: update_s,
-    }
-}
-
-/// A policy that times its calls (the generation share of a step).
-struct Timed<'a> {
-    inner: &'a LocalPolicy,
-    seconds: std::sync::Mutex<f32>,
-}
-
-impl Policy for Timed<'_> {
-    fn schedule(&self) -> Schedule {
-        self.inner.schedule()
-    }
-    fn info(&self) -> PolicyInfo {
-        self.inner.info()
-    }
-    fn generate(&self, turns: &[Turn<'_>]) -> Vec<std::result::Result<Generation, PolicyError>> {
-        let start = Instant::now();
-        let out = self.inner.generate(turns);
-        *self.seconds.lock().unwrap_or_else(std::sync::PoisonError::into_inner) += start.elapsed().as_secs_f32();
-        out
-    }
-    fn tokenize(&self, text: &str) -> Option<Vec<u32>> {
-        self.inner.tokenize(text)
-    }
-    fn release(&self, sample: usize) {
-        self.inner.release(sample);
     }
 }
 

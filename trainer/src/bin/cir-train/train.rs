@@ -18,7 +18,8 @@ pub struct RlArgs {
     /// Continue the run in this folder from its last complete checkpoint, with its own config.
     #[arg(long, value_name = "RUN_DIR")]
     resume: Option<PathBuf>,
-    /// Start from a preset: reference (the paper's settings) or demo (the CPU demo).
+    /// Start from a preset: reference (the paper's settings), demo (the CPU demo) or smoke (the demo in seconds: does
+    /// this install train?).
     #[arg(long, default_value = "reference")]
     preset: String,
     /// A TOML file with any of the config's fields (see docs/trainer.md).
@@ -220,9 +221,10 @@ pub fn sft(args: &SftArgs) -> Result<(f32, f32)> {
     let bar = indicatif::ProgressBar::new(args.steps as u64);
     let model = cir_trainer::params::with_stable_ids(loaded.model);
     let (model, losses) =
-        cir_trainer::sft::train(model, &loaded.config, &mut optim, &rows, &config, &device, &mut |_, loss| {
+        cir_trainer::sft::train(model, &loaded.config, &mut optim, &rows, &config, &device, &mut |_, loss, _| {
             bar.set_message(format!("loss {loss:.4}"));
             bar.inc(1);
+            std::ops::ControlFlow::Continue(())
         });
     bar.finish();
     cir_trainer::save_hf_dir(&args.out, &loaded.config, &burn::module::Module::valid(&model))?;
