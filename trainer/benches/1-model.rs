@@ -5,7 +5,9 @@
 //! KV-cached decoding after a CONTEXT-token prefill; the prefill is not timed),
 //! `nocache:BATCH:CONTEXT` (the same without a cache: every new token runs the model over the
 //! whole sequence again, which is what the cache saves) and `train:BATCH:SEQ` (tokens/s of one
-//! forward + backward of the next-token loss, median of three steps after a warm-up).
+//! forward + backward of the next-token loss, median of three steps after a warm-up) and `rl:BATCH:SEQ` (tokens/s
+//! of one whole RL update, `cir_trainer::rl::update::update` with the reference's defaults: advantages, two
+//! mini-batches each with forward, backward, gradient-norm clip and AdamW step; see [`rl_rows`]).
 //! Without arguments it runs a random ~10M-parameter model. Prints one JSON line per stage;
 //! `trainer/scripts/bench.sh` runs it beside PyTorch on the same weights.
 
@@ -14,6 +16,9 @@ use std::time::Instant;
 
 use burn::prelude::*;
 use burn::tensor::TensorData;
+use cir_trainer::rl::batch::TrainRow;
+use cir_trainer::rl::config::RlConfig;
+use cir_trainer::rl::update::{recompute_logprobs, update};
 use cir_trainer::{KvCache, Model, ModelConfig, Rope, attention_mask, load, token_log_probs};
 
 /// Tokens decoded per decode measurement; `CIR_BENCH_DECODE_STEPS` overrides it (e.g. to
@@ -24,9 +29,13 @@ fn decode_steps() -> usize {
     std::env::var("CIR_BENCH_DECODE_STEPS").ok().and_then(|s| s.parse().ok()).unwrap_or(DECODE_STEPS)
 }
 
+/// The bench's token ids, row-major `[batch, len]` (`bench_torch.py` makes the same).
+fn id_values(batch: usize, len: usize, vocab: usize) -> Vec<i64> {
+    (0..batch * len).map(|i| ((i * 7919 + 13) % vocab) as i64).collect()
+}
+
 fn ids(batch: usize, len: usize, vocab: usize, device: &Device) -> Tensor<2, Int> {
-    let data: Vec<i64> = (0..batch * len).map(|i| ((i * 7919 + 13) % vocab) as i64).collect();
-    Tensor::from_data(TensorData::new(data, [batch, len]), device)
+    Tensor::from_data(TensorData::new(id_values(batch, len, vocab), [batch, len]), device)
 }
 
 fn sync(t: Tensor<3>) {
@@ -107,6 +116,56 @@ fn train(model: &Model, config: &ModelConfig, batch: usize, seq: usize, device: 
     (batch * seq) as f64 / times[TRAIN_STEPS / 2]
 }
 
+/// The RL stage's batch, which `trainer/scripts/bench_torch.py` builds the same way: `batch` rows of `seq + 1` ids
+/// (so `seq` tokens go through the model), a 64-token prompt, in the response a 32-token tool output (loss mask 0;
+/// in the whitening statistics, as the reference's response mask has it) after the first 32 sampled tokens; groups
+/// of 4 rollouts with rewards `+1` where `(row * 5) % 3 == 0`, else `−1`; old log-probs = the model's own plus
+/// `0.3 · sin(k)` at response token `k`, so ratios move off 1 and both clip sides bind somewhere.
+fn rl_rows(model: &Model, config: &ModelConfig, batch: usize, seq: usize, device: &Device) -> Vec<TrainRow> {
+    const PROMPT: usize = 64;
+    let ids = id_values(batch, seq + 1, config.vocab_size);
+    let response = seq + 1 - PROMPT;
+    let tool = |k: usize| (32..64).contains(&k);
+    let mut rows: Vec<TrainRow> = (0..batch)
+        .map(|r| TrainRow {
+            ids: ids[r * (seq + 1)..(r + 1) * (seq + 1)].iter().map(|&i| i as u32).collect(),
+            prompt_len: PROMPT,
+            loss_mask: (0..response).map(|k| if tool(k) { 0.0 } else { 1.0 }).collect(),
+            whiten_mask: vec![1.0; response],
+            old_logprobs: vec![0.0; response],
+            sampled: (0..response).map(|k| !tool(k)).collect(),
+            reward: if (r * 5) % 3 == 0 { 1.0 } else { -1.0 },
+            group: format!("g{}", r / 4),
+        })
+        .collect();
+    let own = recompute_logprobs(model, config, &rows, usize::MAX, device);
+    for (row, lp) in rows.iter_mut().zip(own) {
+        row.old_logprobs = lp.iter().enumerate().map(|(k, v)| v + 0.3 * (k as f32).sin()).collect();
+    }
+    rows
+}
+
+/// Tokens/s of one RL update (median of [`TRAIN_STEPS`] after a warm-up) and the first update's policy loss and
+/// clip fraction (`bench_torch.py` prints the same two, a check that both sides compute one objective).
+fn rl(mut model: Model, config: &ModelConfig, batch: usize, seq: usize, device: &Device) -> (f64, [f32; 2]) {
+    let rows = rl_rows(&model, config, batch, seq, device);
+    let rl_config = RlConfig::default();
+    let mut optim = rl_config.optim.optimizer();
+    let order: Vec<usize> = (0..batch).collect();
+    let mut first_loss = None;
+    let mut times = Vec::new();
+    for _ in 0..=TRAIN_STEPS {
+        let start = Instant::now();
+        let (next, stats) = update(model, config, &mut optim, &rows, &order, &rl_config, None, device);
+        times.push(start.elapsed().as_secs_f64());
+        model = next;
+        first_loss.get_or_insert([stats.pg_loss, stats.clipfrac]);
+    }
+    let mut timed = times.split_off(1);
+    timed.sort_by(f64::total_cmp);
+    ((batch * seq) as f64 / timed[TRAIN_STEPS / 2], first_loss.unwrap_or([f32::NAN; 2]))
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
     let device = Device::flex();
@@ -131,23 +190,26 @@ fn main() {
         let parts: Vec<&str> = stage.split(':').collect();
         let (kind, batch, len) = match parts.as_slice() {
             [k, b, l] => (*k, b.parse().expect("batch"), l.parse().expect("length")),
-            _ => panic!("stage {stage:?}: expected decode:B:L, nocache:B:L or train:B:L"),
+            _ => panic!("stage {stage:?}: expected decode:B:L, nocache:B:L, train:B:L or rl:B:L"),
         };
-        let tps = match kind {
-            "decode" => decode(&model, &config, batch, len, &device),
-            "nocache" => decode_uncached(&model, &config, batch, len, &device),
-            "train" => {
-                // Parameters created on an autodiff device are tracked.
-                let ad = device.clone().autodiff();
-                let (_, model, _) = open(&ad);
-                train(&model, &config, batch, len, &ad)
+        // Parameters created on an autodiff device are tracked.
+        let ad = device.clone().autodiff();
+        let (tps, loss) = match kind {
+            "decode" => (decode(&model, &config, batch, len, &device), None),
+            "nocache" => (decode_uncached(&model, &config, batch, len, &device), None),
+            "train" => (train(&open(&ad).1, &config, batch, len, &ad), None),
+            "rl" => {
+                let (tps, loss) = rl(open(&ad).1, &config, batch, len, &ad);
+                (tps, Some(loss))
             }
             other => panic!("unknown stage {other}"),
         };
-        println!(
-            "{}",
-            serde_json::json!({"impl": "burn-flex", "model": name, "stage": kind, "batch": batch,
-                               "length": len, "tokens_per_s": (tps * 100.0).round() / 100.0})
-        );
+        let mut line = serde_json::json!({"impl": "burn-flex", "model": name, "stage": kind, "batch": batch,
+                                          "length": len, "tokens_per_s": (tps * 100.0).round() / 100.0});
+        if let Some([loss, clipfrac]) = loss {
+            line["pg_loss"] = serde_json::json!(loss);
+            line["pg_clipfrac"] = serde_json::json!(clipfrac);
+        }
+        println!("{line}");
     }
 }

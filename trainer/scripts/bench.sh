@@ -15,10 +15,10 @@ read -r -a stages <<<"${stages[*]}"
 venv="${VENV:-/tmp/cir-bench-venv}"
 if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv"
-    "$venv/bin/pip" install -q torch transformers safetensors
+    "$venv/bin/pip" install -q torch transformers safetensors gguf accelerate   # the last two: GGUF models
 fi
 model="${BENCH_MODEL:-/tmp/cir-bench-model}"
-if [ ! -f "$model/config.json" ]; then
+if [ ! -e "$model" ]; then
     "$venv/bin/python" - "$model" <<'PY'
 import sys, torch
 from transformers import Qwen2Config, Qwen2ForCausalLM
@@ -34,4 +34,6 @@ echo "# model: $model; stages: ${stages[*]}"
 out="${OUT:-/tmp/cir-bench.jsonl}"
 cargo bench -p cir-trainer --bench 1-model -- "$model" "${stages[@]}" | tee "$out"
 "$venv/bin/python" trainer/scripts/bench_torch.py "$model" "${stages[@]}" | tee -a "$out"
-python3 trainer/scripts/plot_decode.py "$out" "${PLOT:-/tmp/cir-bench-decode.svg}"
+if grep -Eq '"stage": ?"(decode|nocache)"' "$out"; then
+    python3 trainer/scripts/plot_decode.py "$out" "${PLOT:-/tmp/cir-bench-decode.svg}"
+fi

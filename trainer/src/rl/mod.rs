@@ -14,7 +14,6 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use burn::optim::{AdamWConfig, ModuleOptimizer};
 use burn::prelude::*;
 use cir_data::{Api, Dataset, Fields, Problem, Template};
 use cir_record::{Status, Trajectory};
@@ -98,7 +97,7 @@ pub fn train(options: &RunOptions, report: &dyn Fn(&str)) -> Result<RunSummary> 
         .build_with_progress(report)?;
     let runner = Runner { sandbox: &sandbox, grader: &grader, config: &config, out };
     let local = local_options(&config, &template);
-    let mut optim = adamw(&config);
+    let mut optim = config.optim.optimizer();
     let (model_config, mut model, tokenizer, start) = if options.resume {
         let l = state::load_latest(out, optim, &train_device)?;
         optim = l.optim;
@@ -189,15 +188,6 @@ fn resolve_config(options: &RunOptions) -> Result<RlConfig> {
     std::fs::create_dir_all(out).map_err(Error::io(out))?;
     std::fs::write(&path, config.to_toml()).map_err(Error::io(&path))?;
     Ok(config)
-}
-
-fn adamw(config: &RlConfig) -> ModuleOptimizer {
-    AdamWConfig::new()
-        .with_beta_1(config.optim.beta1)
-        .with_beta_2(config.optim.beta2)
-        .with_epsilon(config.optim.eps)
-        .with_weight_decay(config.optim.weight_decay)
-        .init()
 }
 
 /// How the in-process policy renders prompts and batches rows.
