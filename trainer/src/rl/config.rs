@@ -321,8 +321,10 @@ impl RlConfig {
                 // SFT until a quarter of unseen problems are solved at temperature 1: past the point where the model
                 // writes the protocol and starts to copy the tool's output, short of where it copies reliably, so RL
                 // has room. A fixed count was fragile: at 260 steps seeds 1, 3, 2 started at rollout success 0.49,
-                // 0.12 and 0.00 (every group's rewards equal: no advantage at all).
-                warm_start: WarmStartConfig { steps: 1000, target: 0.25, ..WarmStartConfig::default() },
+                // 0.12 and 0.00 (every group's rewards equal: no advantage at all). 2048 demonstrations, not 256:
+                // with 256, seed 2 memorised them (loss 0.01) and its probe never passed 0.16 in 1000 steps; with
+                // 2048 it passed 0.25 at step 280.
+                warm_start: WarmStartConfig { demos: 2048, steps: 1000, target: 0.25, ..WarmStartConfig::default() },
                 ..RlConfig::default()
             }),
             "smoke" => {
