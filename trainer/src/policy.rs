@@ -38,6 +38,20 @@ impl LocalOptions {
     pub fn new(name: &str) -> Self {
         LocalOptions { name: name.to_owned(), chat: false, template_kwargs: Map::new(), max_rows: 8, reuse_cache: true }
     }
+
+    /// Named `name`, rendering prompts as `template` asks: its chat mode and its `chat_template_kwargs`.
+    pub fn for_template(name: &str, template: &cir_data::Template) -> Self {
+        LocalOptions {
+            chat: template.api == cir_data::Api::Chat,
+            template_kwargs: template
+                .extra
+                .get("chat_template_kwargs")
+                .and_then(|v| v.as_object())
+                .cloned()
+                .unwrap_or_default(),
+            ..LocalOptions::new(name)
+        }
+    }
 }
 
 /// A model, its tokenizer and (for chat) its template, sampling for the loop.

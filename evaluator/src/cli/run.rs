@@ -177,17 +177,11 @@ pub fn run(args: &RunArgs, grader: &dyn Grader, report: &dyn Fn(&str)) -> anyhow
             let tokenizer = loaded.tokenizer.context("the model has no tokenizer (tokenizer.json beside it)")?;
             let default = if tokenizer.chat_template().is_some() { "cir-chat" } else { "cir-qwen-math" };
             let template = template(args.template.as_deref().unwrap_or(default), args.api)?;
+            let name = args.model.clone().unwrap_or_else(|| spec.clone());
             let options = LocalOptions {
-                name: args.model.clone().unwrap_or_else(|| spec.clone()),
-                chat: template.api == Api::Chat,
-                template_kwargs: template
-                    .extra
-                    .get("chat_template_kwargs")
-                    .and_then(|v| v.as_object())
-                    .cloned()
-                    .unwrap_or_default(),
                 max_rows: args.concurrency,
                 reuse_cache: !args.no_cache_reuse,
+                ..LocalOptions::for_template(&name, &template)
             };
             let policy = LocalPolicy::new(loaded.model, loaded.config, tokenizer, options)?;
             Ok(cir_eval::run::run(&config(template), &policy, &sandbox, grader)?)

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use burn::prelude::*;
-use cir_data::{Api, Dataset, Fields, Problem, Template};
+use cir_data::{Dataset, Fields, Problem, Template};
 use cir_record::{Status, Trajectory};
 use cir_rollout::{Job, Loop, Settings, Timed, Verifier};
 use rand::SeedableRng;
@@ -193,16 +193,9 @@ fn resolve_config(options: &RunOptions) -> Result<RlConfig> {
 /// How the in-process policy renders prompts and batches rows.
 fn local_options(config: &RlConfig, template: &Template) -> LocalOptions {
     LocalOptions {
-        name: config.model.clone(),
-        chat: template.api == Api::Chat,
-        template_kwargs: template
-            .extra
-            .get("chat_template_kwargs")
-            .and_then(|v| v.as_object())
-            .cloned()
-            .unwrap_or_default(),
         max_rows: config.rollout.max_rows,
         reuse_cache: true,
+        ..LocalOptions::for_template(&config.model, template)
     }
 }
 
