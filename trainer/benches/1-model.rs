@@ -4,7 +4,8 @@
 //! Face directory or a GGUF file and STAGE is one of `decode:BATCH:CONTEXT` (tokens/s of
 //! KV-cached decoding after a CONTEXT-token prefill; the prefill is not timed),
 //! `nocache:BATCH:CONTEXT` (the same without a cache: every new token runs the model over the
-//! whole sequence again, which is what the cache saves) and `train:BATCH:SEQ` (tokens/s of one
+//! whole sequence again, which is what the cache saves), `prefill:BATCH:SEQ` (tokens/s of the log-probs of every token
+//! of BATCH sequences, one forward without cache or gradient, as RL scores rollouts), `train:BATCH:SEQ` (tokens/s of one
 //! forward + backward of the next-token loss, median of three steps after a warm-up) and `rl:BATCH:SEQ` (tokens/s
 //! of one whole RL update, `cir_trainer::rl::update::update` with the reference's defaults: advantages, two
 //! mini-batches each with forward, backward, gradient-norm clip and AdamW step; see [`rl_rows`]).
@@ -16,6 +17,7 @@ use std::time::Instant;
 
 use burn::prelude::*;
 use burn::tensor::TensorData;
+use cir_trainer::head;
 use cir_trainer::rl::batch::TrainRow;
 use cir_trainer::rl::config::RlConfig;
 use cir_trainer::rl::update::{recompute_logprobs, update};
@@ -116,6 +118,27 @@ fn train(model: &Model, config: &ModelConfig, batch: usize, seq: usize, device: 
     (batch * seq) as f64 / times[TRAIN_STEPS / 2]
 }
 
+/// Tokens/s of scoring: the log-prob of every next token of `batch` rows of `seq + 1` ids, one forward with no cache
+/// and no gradient and the LM head a chunk at a time ([`cir_trainer::head::score`]); median of [`TRAIN_STEPS`].
+fn prefill_logprobs(model: &Model, config: &ModelConfig, batch: usize, seq: usize, device: &Device) -> f64 {
+    let all = id_values(batch, seq + 1, config.vocab_size);
+    let tokens = ids(batch, seq + 1, config.vocab_size, device);
+    let input = tokens.slice([0..batch, 0..seq]);
+    let targets: Vec<u32> =
+        (0..batch).flat_map(|r| all[r * (seq + 1) + 1..(r + 1) * (seq + 1)].to_vec()).map(|t| t as u32).collect();
+    let mut times: Vec<f64> = (0..=TRAIN_STEPS)
+        .map(|_| {
+            let start = Instant::now();
+            let hidden = model.forward_hidden(input.clone(), config).reshape([batch * seq, config.hidden_size]);
+            let _ = head::score(model, hidden, &targets).log_probs.into_data();
+            start.elapsed().as_secs_f64()
+        })
+        .skip(1)
+        .collect();
+    times.sort_by(f64::total_cmp);
+    (batch * seq) as f64 / times[TRAIN_STEPS / 2]
+}
+
 /// The RL stage's batch, which `trainer/scripts/bench_torch.py` builds the same way: `batch` rows of `seq + 1` ids
 /// (so `seq` tokens go through the model), a 64-token prompt, in the response a 32-token tool output (loss mask 0;
 /// in the whitening statistics, as the reference's response mask has it) after the first 32 sampled tokens; groups
@@ -190,13 +213,14 @@ fn main() {
         let parts: Vec<&str> = stage.split(':').collect();
         let (kind, batch, len) = match parts.as_slice() {
             [k, b, l] => (*k, b.parse().expect("batch"), l.parse().expect("length")),
-            _ => panic!("stage {stage:?}: expected decode:B:L, nocache:B:L, train:B:L or rl:B:L"),
+            _ => panic!("stage {stage:?}: expected decode:B:L, nocache:B:L, prefill:B:L, train:B:L or rl:B:L"),
         };
         // Parameters created on an autodiff device are tracked.
         let ad = device.clone().autodiff();
         let (tps, loss) = match kind {
             "decode" => (decode(&model, &config, batch, len, &device), None),
             "nocache" => (decode_uncached(&model, &config, batch, len, &device), None),
+            "prefill" => (prefill_logprobs(&model, &config, batch, len, &device), None),
             "train" => (train(&open(&ad).1, &config, batch, len, &ad), None),
             "rl" => {
                 let (tps, loss) = rl(open(&ad).1, &config, batch, len, &ad);

@@ -1,7 +1,7 @@
 """PyTorch (transformers) side of trainer/scripts/bench.sh: the same stages as the burn bench
 (`trainer/benches/1-model.rs`) on the same weights, one JSON line per stage.
 
-    python bench_torch.py MODEL_DIR decode:1:128 nocache:1:128 decode:8:128 train:8:256 rl:8:256 ...
+    python bench_torch.py MODEL_DIR decode:1:128 nocache:1:128 prefill:1:2048 decode:8:128 train:8:256 rl:8:256 ...
 
 The `rl` stage is one update of `cir-train rl` with its defaults, written as verl 0.9.1's `core_algos` computes it
 (reinforce++ baseline advantages whitened with the response mask, PPO with clip 0.2 / 0.28 and dual clip 3.0,
@@ -46,6 +46,20 @@ def decode_uncached(model, batch, context, steps=3):
         out = model(ids(batch, context + step + 1, vocab), use_cache=False, logits_to_keep=1)
         out.logits.float().numpy()
     return batch * steps / (time.perf_counter() - start)
+
+
+@torch.inference_mode()
+def prefill(model, batch, seq):
+    """Median tokens/s of TRAIN_STEPS scorings after a warm-up: the log-prob of every next token of `batch` rows of
+    `seq + 1` ids (one forward, no cache), as verl's compute_log_prob does it."""
+    tokens = ids(batch, seq + 1, model.config.vocab_size)
+    times = []
+    for _ in range(TRAIN_STEPS + 1):
+        start = time.perf_counter()
+        logits = model(tokens[:, :seq], use_cache=False).logits
+        torch.log_softmax(logits.float(), -1).gather(-1, tokens[:, 1:, None])[..., 0].numpy()
+        times.append(time.perf_counter() - start)
+    return batch * seq / sorted(times[1:])[TRAIN_STEPS // 2]
 
 
 def train(model, batch, seq):
@@ -145,7 +159,7 @@ def main():
     for stage in stages:
         kind, batch, length = stage.split(":")
         batch, length = int(batch), int(length)
-        run = {"decode": decode, "nocache": decode_uncached, "train": train, "rl": rl}[kind]
+        run = {"decode": decode, "nocache": decode_uncached, "prefill": prefill, "train": train, "rl": rl}[kind]
         out = run(model, batch, length)
         tps, stats = out if isinstance(out, tuple) else (out, None)
         line = dict(impl=f"torch-{torch.__version__}", model=path, stage=kind, batch=batch, length=length,

@@ -59,3 +59,12 @@ impl DeviceKind {
         }
     }
 }
+
+/// Whether `device` (or the device an autodiff device wraps) is burn-flex's CPU, where some steps take a faster
+/// path of their own.
+pub(crate) fn is_cpu(device: &Device) -> bool {
+    #[cfg(feature = "flex")]
+    return device.clone().inner() == Device::flex();
+    #[cfg(not(feature = "flex"))]
+    return false;
+}

@@ -9,6 +9,8 @@
 //! - [`models`]: built-in models fetched once into `CIR_HOME` (`smollm2-135m`).
 //! - [`Tokenizer`]: Hugging Face `tokenizer.json` or a GGUF vocabulary.
 //! - [`DeviceKind`]: the backend, chosen once at the edge (`cpu`, `wgpu`, `cuda`).
+//! - [`head`]: the LM head and the log-probs of chosen tokens a chunk of rows at a time, forward and backward,
+//!   never the whole `[tokens, vocab]` logits.
 //! - [`objective`]: the RL objective as verl defines it (advantage estimators, the PPO clipped loss and its
 //!   aggregations, k3 KL, entropy), checked against verl's own functions.
 //!
@@ -49,6 +51,7 @@ pub mod demo;
 mod device;
 mod error;
 mod gguf;
+pub mod head;
 mod loader;
 mod model;
 pub mod models;

@@ -11,9 +11,12 @@ use burn::nn::{Embedding, EmbeddingConfig, Linear, LinearConfig, RmsNorm, RmsNor
 use burn::prelude::*;
 use burn::tensor::TensorData;
 use burn::tensor::activation::{silu, softmax};
+use burn::tensor::module::attention;
+use burn::tensor::ops::AttentionModuleOptions;
 
 use crate::cache::{KvCache, LayerCache};
 use crate::config::ModelConfig;
+use crate::device::is_cpu;
 use crate::error::{Error, Result};
 
 /// Where [`Model::load`] takes its weights from, by Hugging Face name.
@@ -215,6 +218,7 @@ impl Attention {
         let [b, s, _] = x.dims();
         let (h, kv, hd) = (self.n_heads, self.n_kv_heads, self.head_dim);
         let groups = h / kv;
+        let x_is_tracked = x.is_autodiff();
         // [b, s, h*hd] -> [b, s, h, hd] -> [b, h, s, hd]
         let q = self.q_proj.forward(x.clone()).reshape([b, s, h, hd]);
         let q = match &self.q_norm {
@@ -233,6 +237,13 @@ impl Attention {
         let q = rope.apply(q);
         let k = rope.apply(k);
         let (k, v) = cache.append(k, v);
+        if !x_is_tracked && is_cpu(&q.device()) {
+            // burn-flex's fused attention: tiled with an online softmax (the T × T scores never exist), parallel
+            // over heads, grouped-query native. It has no backward, so training takes the path below.
+            let blocked = mask.clone().equal_elem(f32::NEG_INFINITY);
+            let out = attention(q, k, v, Some(blocked), None, AttentionModuleOptions::default());
+            return self.o_proj.forward(out.swap_dims(1, 2).reshape([b, s, h * hd]));
+        }
         let total = k.dims()[2];
         // Query head i uses kv head i / groups: group the query heads under their kv head
         // instead of repeating the keys. [b, h, s, hd] -> [b, kv, groups*s, hd]
@@ -483,18 +494,63 @@ impl Model {
         }
     }
 
-    /// Full-sequence logits with no padding and no cache: the training / scoring forward.
+    /// Full-sequence final hidden states with no padding and no cache: the training / scoring forward, before
+    /// the LM head ([`crate::head`] takes it from there).
     ///
     /// # Shapes
     /// - tokens: `[batch, seq]`
-    /// - output: `[batch, seq, vocab]`
-    pub fn forward(&self, tokens: Tensor<2, Int>, config: &ModelConfig) -> Tensor<3> {
+    /// - output: `[batch, seq, d_model]`
+    pub fn forward_hidden(&self, tokens: Tensor<2, Int>, config: &ModelConfig) -> Tensor<3> {
         let [b, s] = tokens.dims();
         let device = tokens.device();
         let positions = vec![(0..s).collect::<Vec<_>>(); b];
         let rope = Rope::new(&positions, config.head_dim, config.rope_theta, &device);
         let mask = attention_mask(&vec![vec![true; s]; b], 0, s, &device);
         let mut cache = KvCache::new(self.layers.len());
-        self.logits(self.hidden(tokens, &rope, &mask, &mut cache))
+        self.hidden(tokens, &rope, &mask, &mut cache)
+    }
+
+    /// Full-sequence logits with no padding and no cache.
+    ///
+    /// # Shapes
+    /// - tokens: `[batch, seq]`
+    /// - output: `[batch, seq, vocab]`
+    pub fn forward(&self, tokens: Tensor<2, Int>, config: &ModelConfig) -> Tensor<3> {
+        self.logits(self.forward_hidden(tokens, config))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fused_cpu_attention_matches_the_materialised_scores_with_padding_and_a_cache() {
+        let ad = Device::flex().autodiff();
+        let config = ModelConfig::tiny(97, 32, 2);
+        let tracked = config.init(&ad);
+        let plain = tracked.valid();
+        // Row 0 is left-padded by 3; a prefill of 9 positions, then 2 cached steps.
+        let valid: Vec<Vec<bool>> = vec![(0..11).map(|j| j >= 3).collect(), vec![true; 11]];
+        let run = |model: &Model, device: &Device| {
+            let mut cache = KvCache::new(model.layers.len());
+            let mut out = Vec::new();
+            for (past, seq) in [(0, 9), (9, 1), (10, 1)] {
+                let ids: Vec<i64> = (0..2 * seq).map(|i| ((i * 31 + past * 7) % 97) as i64).collect();
+                let tokens = Tensor::<2, Int>::from_data(TensorData::new(ids, [2, seq]), device);
+                let positions: Vec<Vec<usize>> = valid
+                    .iter()
+                    .map(|v| (past..past + seq).map(|p: usize| p.saturating_sub(3 * usize::from(!v[0]))).collect())
+                    .collect();
+                let rope = Rope::new(&positions, config.head_dim, config.rope_theta, device);
+                let mask = attention_mask(&valid, past, seq, device);
+                out.extend(model.hidden(tokens, &rope, &mask, &mut cache).try_into_vec_as::<f32>().unwrap());
+            }
+            out
+        };
+        let (want, got) = (run(&tracked, &ad), run(&plain, &Device::flex()));
+        for (k, (g, w)) in got.iter().zip(&want).enumerate() {
+            assert!((g - w).abs() < 1e-4 * (1.0 + w.abs()), "hidden value {k}: {g} vs {w}");
+        }
     }
 }

@@ -404,30 +404,70 @@ pub fn policy_loss(
     clip: &Clip,
     agg: LossAgg,
 ) -> PolicyLoss {
-    let negative_approx_kl = (log_probs - old_log_probs).clamp(-LOG_RATIO_CLAMP, LOG_RATIO_CLAMP);
-    let ratio = negative_approx_kl.clone().exp();
-    let ppo_kl = masked_mean(negative_approx_kl.detach().neg(), loss_mask.clone());
-
-    let neg_adv = advantages.clone().neg();
-    let losses1 = neg_adv.clone() * ratio.clone();
-    let losses2 = neg_adv.clone() * ratio.clamp(1.0 - clip.low, 1.0 + clip.high);
-    let clip_losses1 = losses1.clone().max_pair(losses2.clone());
-    let clipfrac = masked_mean(losses2.detach().greater(losses1.detach()).float(), loss_mask.clone());
-
-    let losses3 = neg_adv * clip.dual;
-    let clip_losses2 = losses3.clone().min_pair(clip_losses1.clone());
-    let negative = advantages.lower_elem(0.0);
-    let dual_binds = clip_losses1.clone().detach().greater(losses3).float() * negative.clone().float();
+    let t = PpoTerms::new(log_probs, old_log_probs, advantages, clip);
+    let ppo_kl = masked_mean(t.negative_approx_kl.detach().neg(), loss_mask.clone());
+    let clipfrac = masked_mean(t.losses2.detach().greater(t.losses1.detach()).float(), loss_mask.clone());
+    let dual_binds = t.clip_losses1.detach().greater(t.losses3).float() * t.negative.float();
     let clipfrac_lower = masked_mean(dual_binds, loss_mask.clone());
-
-    let losses = clip_losses1.mask_where(negative, clip_losses2);
-    let loss = agg_loss(losses, loss_mask, agg);
+    let loss = agg_loss(t.losses, loss_mask, agg);
 
     // One read-back for the three statistics.
     let stats = Tensor::cat(vec![clipfrac, clipfrac_lower, ppo_kl], 0)
         .try_into_vec_as::<f32>()
         .expect("reading the policy-loss statistics back from the device");
     PolicyLoss { loss, clipfrac: stats[0], clipfrac_lower: stats[1], ppo_kl: stats[2] }
+}
+
+/// The per-token losses of [`policy_loss`] before aggregation (`loss_t` there), differentiable in `log_probs`.
+///
+/// # Shapes
+/// - log_probs, old_log_probs, advantages, output: `[rows, T]`
+pub fn ppo_token_losses(
+    log_probs: Tensor<2>,
+    old_log_probs: Tensor<2>,
+    advantages: Tensor<2>,
+    clip: &Clip,
+) -> Tensor<2> {
+    PpoTerms::new(log_probs, old_log_probs, advantages, clip).losses
+}
+
+/// The terms of the formula in [`policy_loss`], named as verl names them.
+struct PpoTerms {
+    negative_approx_kl: Tensor<2>,
+    losses1: Tensor<2>,
+    losses2: Tensor<2>,
+    clip_losses1: Tensor<2>,
+    losses3: Tensor<2>,
+    negative: Tensor<2, Bool>,
+    losses: Tensor<2>,
+}
+
+impl PpoTerms {
+    fn new(log_probs: Tensor<2>, old_log_probs: Tensor<2>, advantages: Tensor<2>, clip: &Clip) -> Self {
+        let negative_approx_kl = (log_probs - old_log_probs).clamp(-LOG_RATIO_CLAMP, LOG_RATIO_CLAMP);
+        let ratio = negative_approx_kl.clone().exp();
+        let neg_adv = advantages.clone().neg();
+        let losses1 = neg_adv.clone() * ratio.clone();
+        let losses2 = neg_adv.clone() * ratio.clamp(1.0 - clip.low, 1.0 + clip.high);
+        let clip_losses1 = losses1.clone().max_pair(losses2.clone());
+        let losses3 = neg_adv * clip.dual;
+        let clip_losses2 = losses3.clone().min_pair(clip_losses1.clone());
+        let negative = advantages.lower_elem(0.0);
+        let losses = clip_losses1.clone().mask_where(negative.clone(), clip_losses2);
+        Self { negative_approx_kl, losses1, losses2, clip_losses1, losses3, negative, losses }
+    }
+}
+
+/// The weight of each token's loss in [`agg_loss`]: its derivative there, which depends on the mask alone (every
+/// aggregation is linear in the losses), so that `agg_loss(l, mask, agg) = Σ l · agg_weights(mask, agg)`. Taken
+/// from `agg_loss` itself by autodiff. On the inner backend.
+///
+/// # Shapes
+/// - mask, output: `[rows, T]`
+pub fn agg_weights(mask: Tensor<2>, agg: LossAgg) -> Tensor<2> {
+    let zeros = Tensor::<2>::zeros(mask.dims(), &mask.device().inner()).autodiff().require_grad();
+    let loss = agg_loss(zeros.clone(), mask.autodiff(), agg);
+    zeros.grad(&loss.backward()).expect("the aggregation depends on the losses")
 }
 
 /// Aggregates per-token losses over `mask` as `agg` says (verl `agg_loss` with one data-parallel rank and the

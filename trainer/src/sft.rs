@@ -12,8 +12,8 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 
 use crate::config::ModelConfig;
-use crate::model::{Model, token_log_probs};
-use crate::objective::masked_mean;
+use crate::head;
+use crate::model::Model;
 use crate::params::clip_grad_norm;
 use crate::rl::batch::{MicroBatch, RowOptions, TrainRow, micro_batches, row};
 
@@ -74,11 +74,17 @@ pub fn train(
             let rs: Vec<&TrainRow> = micro.iter().map(|&i| &rows[i]).collect();
             let none: Vec<&[f32]> = micro.iter().map(|_| &[][..]).collect();
             let b = MicroBatch::new(&rs, &none, device);
-            let lp = token_log_probs(model.forward(b.inputs, model_config), b.targets);
-            let share = b.loss_tokens / total.max(1.0);
-            let loss = masked_mean(lp, b.loss_mask).neg();
-            loss_sum += loss.clone().detach().into_scalar::<f32>() * share;
-            accumulator.accumulate(&model, GradientsParams::from_grads(loss.mul_scalar(share).backward(), &model));
+            if b.loss_tokens == 0.0 {
+                continue;
+            }
+            // loss = −Σ mask · log p / total: each scored token's log-prob weighs −mask / total.
+            let weights = b.at_scored(b.loss_mask.clone()).inner().div_scalar(-total.max(1.0));
+            let mut grad = |_: Tensor<1>, r: std::ops::Range<usize>| weights.clone().slice(r);
+            let hidden = b.scored_hidden(&model, model_config);
+            let (scores, head_grads) = head::score_and_backward(&model, hidden.clone(), &b.scored_targets, &mut grad);
+            loss_sum += (scores.log_probs * weights.clone()).sum().into_scalar::<f32>();
+            let surrogate = head::surrogate(&model, hidden, head_grads);
+            accumulator.accumulate(&model, GradientsParams::from_grads(surrogate.backward(), &model));
         }
         let mut grads = accumulator.grads();
         clip_grad_norm(&model, &mut grads, config.grad_clip);

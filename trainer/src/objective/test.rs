@@ -208,6 +208,18 @@ fn aggregations_match_their_formulas() {
 }
 
 #[test]
+fn agg_weights_reproduce_each_aggregation_as_a_weighted_sum() {
+    let device = device();
+    let losses = vec![vec![1.0, -2.0, 3.0, 0.5], vec![4.0, 5.0, -6.0, 7.0], vec![9.0, 9.0, 9.0, 9.0]];
+    let mask = vec![vec![1.0, 1.0, 0.0, 0.0], vec![1.0, 1.0, 1.0, 1.0], vec![0.0; 4]];
+    for a in LossAgg::ALL {
+        let w = agg_weights(tensor(&mask, &device), a);
+        let weighted = values((tensor(&losses, &device) * w).sum())[0];
+        close(weighted, values(agg_loss(tensor(&losses, &device), tensor(&mask, &device), a))[0], a.name());
+    }
+}
+
+#[test]
 fn policy_loss_gradient_matches_finite_differences() {
     // Log ratios away from the kinks (ln 0.8, ln 1.28, ln 3) by much more than the step; mixed signs; two rows
     // of different lengths and a tool-output token outside the loss mask.

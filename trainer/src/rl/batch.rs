@@ -5,6 +5,9 @@ use burn::prelude::*;
 use burn::tensor::TensorData;
 use cir_record::{Segment, Trajectory};
 
+use crate::config::ModelConfig;
+use crate::model::Model;
+
 /// One trajectory as a training row. Every per-token vector covers the response (everything after the prompt).
 #[derive(Clone, Debug, PartialEq)]
 pub struct TrainRow {
@@ -79,15 +82,17 @@ pub fn has_void_turn(t: &Trajectory) -> bool {
 
 /// A padded batch of rows for one forward pass: inputs are each row's ids but the last, targets its ids but the
 /// first (position `j` predicts token `j + 1`), every per-token tensor aligned with the targets and zero on the
-/// prompt and the padding.
+/// prompt and the padding. Only the targets under the loss mask (the scored ones) go through the LM head.
 ///
 /// # Shapes
-/// all `[rows, max_len - 1]`
+/// all `[rows, max_len - 1]` but `scored` (`[scored tokens]`) and `scored_targets`
 pub struct MicroBatch {
     /// Input ids.
     pub inputs: Tensor<2, Int>,
-    /// Target ids.
-    pub targets: Tensor<2, Int>,
+    /// The row-major positions (`row · width + j`) of the targets under the loss mask.
+    pub scored: Tensor<1, Int>,
+    /// The target ids at `scored`.
+    pub scored_targets: Vec<u32>,
     /// Loss mask of the targets.
     pub loss_mask: Tensor<2>,
     /// Sampling-time log-probs of the targets.
@@ -122,15 +127,41 @@ impl MicroBatch {
             }
         }
         let loss_tokens = mask.iter().sum();
+        let scored: Vec<i64> = (0..n * width).filter(|&i| mask[i] > 0.0).map(|i| i as i64).collect();
+        let scored_targets = scored.iter().map(|&i| targets[i as usize] as u32).collect();
         let shape = [n, width];
         MicroBatch {
             inputs: Tensor::from_data(TensorData::new(inputs, shape), device),
-            targets: Tensor::from_data(TensorData::new(targets, shape), device),
+            scored: Tensor::from_data(TensorData::new(scored.clone(), [scored.len()]), device),
+            scored_targets,
             loss_mask: Tensor::from_data(TensorData::new(mask, shape), device),
             old_logprobs: Tensor::from_data(TensorData::new(old, shape), device),
             advantages: Tensor::from_data(TensorData::new(adv, shape), device),
             loss_tokens,
         }
+    }
+}
+
+impl MicroBatch {
+    /// The final hidden states at the scored targets (differentiable when `model` is tracked).
+    ///
+    /// # Shapes
+    /// - output: `[scored tokens, d_model]`
+    pub fn scored_hidden(&self, model: &Model, config: &ModelConfig) -> Tensor<2> {
+        let [rows, width] = self.inputs.dims();
+        let hidden = model.forward_hidden(self.inputs.clone(), config);
+        let d = hidden.dims()[2];
+        hidden.reshape([rows * width, d]).select(0, self.scored.clone())
+    }
+
+    /// `values` (a per-target tensor of this batch) at the scored targets.
+    ///
+    /// # Shapes
+    /// - values: `[rows, width]`
+    /// - output: `[scored tokens]`
+    pub fn at_scored(&self, values: Tensor<2>) -> Tensor<1> {
+        let [rows, width] = values.dims();
+        values.reshape([rows * width]).select(0, self.scored.clone())
     }
 }
 
@@ -182,12 +213,14 @@ mod tests {
         let m = MicroBatch::new(&[&a, &b], &[&adv_a, &adv_b], &Device::flex());
         let v = |t: Tensor<2>| t.try_into_vec_as::<f32>().unwrap();
         let i = |t: Tensor<2, Int>| t.try_into_vec_as::<i64>().unwrap();
-        assert_eq!(i(m.inputs), [10, 11, 12, 13, 20, 21, 0, 0]);
-        assert_eq!(i(m.targets), [11, 12, 13, 14, 21, 22, 0, 0]);
-        // Row a: targets 11 (prompt), 12, 13, 14 = response tokens 0, 1, 2.
-        assert_eq!(v(m.loss_mask), [0.0, 1.0, 0.0, 1.0, 1.0, 1.0, 0.0, 0.0]);
-        assert_eq!(v(m.old_logprobs), [0.0, -1.0, -2.0, -3.0, -1.0, -2.0, 0.0, 0.0]);
-        assert_eq!(v(m.advantages), [0.0, 0.5, 0.6, 0.7, -1.0, -2.0, 0.0, 0.0]);
+        assert_eq!(i(m.inputs.clone()), [10, 11, 12, 13, 20, 21, 0, 0]);
+        // Row a: targets 11 (prompt), 12, 13, 14 = response tokens 0, 1, 2; row b: 21, 22; then padding.
+        assert_eq!(m.scored.clone().try_into_vec_as::<i64>().unwrap(), [1, 3, 4, 5]);
+        assert_eq!(m.scored_targets, [12, 14, 21, 22]);
+        assert_eq!(m.at_scored(m.advantages.clone()).try_into_vec_as::<f32>().unwrap(), [0.5, 0.7, -1.0, -2.0]);
+        assert_eq!(v(m.loss_mask.clone()), [0.0, 1.0, 0.0, 1.0, 1.0, 1.0, 0.0, 0.0]);
+        assert_eq!(v(m.old_logprobs.clone()), [0.0, -1.0, -2.0, -3.0, -1.0, -2.0, 0.0, 0.0]);
+        assert_eq!(v(m.advantages.clone()), [0.0, 0.5, 0.6, 0.7, -1.0, -2.0, 0.0, 0.0]);
         assert_eq!(m.loss_tokens, 4.0);
     }
 

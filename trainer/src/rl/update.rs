@@ -2,13 +2,17 @@
 //! (gradients accumulated), the global gradient-norm clip and one AdamW step.
 
 use burn::optim::{GradientsAccumulator, GradientsParams};
+use std::ops::Range;
+
 use burn::prelude::*;
+use burn::tensor::IndexingUpdateOp;
 
 use super::batch::{MicroBatch, TrainRow, micro_batches};
 use super::config::RlConfig;
 use crate::config::ModelConfig;
-use crate::model::{Model, token_log_probs};
-use crate::objective::{Clip, LossAgg, advantages, entropy_from_logits, k3_kl, masked_mean, policy_loss};
+use crate::head;
+use crate::model::Model;
+use crate::objective::{Clip, LossAgg, advantages, agg_weights, k3_kl, policy_loss, ppo_token_losses};
 use crate::params::clip_grad_norm;
 
 /// What an update measured.
@@ -81,44 +85,68 @@ pub fn update(
                 if b.loss_tokens == 0.0 {
                     continue;
                 }
-                let logits = model.forward(b.inputs.clone(), model_config);
-                let entropy = masked_mean(entropy_from_logits(logits.clone().detach()), b.loss_mask.clone());
-                let log_probs = token_log_probs(logits, b.targets.clone());
-                if first {
-                    first = false;
-                    let diff = (log_probs.clone().detach() - b.old_logprobs.clone()).abs() * b.loss_mask.clone();
-                    stats.logprob_diff_max = diff.clone().max().into_scalar::<f32>();
-                    stats.logprob_diff_mean = diff.sum().into_scalar::<f32>() / b.loss_tokens;
-                }
-                let p = policy_loss(
-                    log_probs.clone(),
-                    b.old_logprobs.clone(),
-                    b.advantages.clone(),
-                    b.loss_mask.clone(),
-                    &clip,
-                    o.loss_agg,
-                );
                 // Each micro-batch's share of its mini-batch's mean: by loss tokens for a token mean, by rows for a
                 // sequence mean.
                 let share = match o.loss_agg {
                     LossAgg::TokenMean => b.loss_tokens / mini_tokens.max(1.0),
                     _ => micro.len() as f32 / mini.len() as f32,
                 };
-                let mut loss = p.loss.clone().mul_scalar(share);
-                if let (Some(reference), true) = (reference, o.kl_coef > 0.0) {
-                    let ref_lp = token_log_probs(reference.forward(b.inputs.clone(), model_config), b.targets.clone());
-                    let kl = masked_mean(k3_kl(log_probs, ref_lp.detach()), b.loss_mask.clone());
-                    stats.kl_ref += kl.clone().detach().into_scalar::<f32>() * b.loss_tokens;
-                    loss = loss + kl.mul_scalar(o.kl_coef * share);
+                let kl_coef = if reference.is_some() { o.kl_coef } else { 0.0 };
+                let ref_lp = reference
+                    .filter(|_| kl_coef > 0.0)
+                    .map(|r| head::score(r, b.scored_hidden(r, model_config), &b.scored_targets).log_probs);
+                let old = b.at_scored(b.old_logprobs.clone()).inner();
+                let adv = b.at_scored(b.advantages.clone()).inner();
+                let weights = b.at_scored(agg_weights(b.loss_mask.clone(), o.loss_agg)).mul_scalar(share);
+                // ∂loss/∂log p of each scored token: its per-token loss (and KL) times its aggregation weight.
+                let mut grad = |lp: Tensor<1>, r: Range<usize>| {
+                    let leaf = lp.autodiff().require_grad();
+                    let row = |t: &Tensor<1>| t.clone().slice(r.clone()).autodiff().unsqueeze::<2>();
+                    let x = leaf.clone().unsqueeze::<2>();
+                    let w = row(&weights);
+                    let mut loss = (ppo_token_losses(x.clone(), row(&old), row(&adv), &clip) * w.clone()).sum();
+                    if let Some(ref_lp) = &ref_lp {
+                        loss = loss + (k3_kl(x, row(ref_lp)) * w).sum().mul_scalar(kl_coef);
+                    }
+                    leaf.grad(&loss.backward()).expect("the loss depends on the log-probs")
+                };
+                let hidden = b.scored_hidden(&model, model_config);
+                let (scores, head_grads) =
+                    head::score_and_backward(&model, hidden.clone(), &b.scored_targets, &mut grad);
+                let log_probs = scores.log_probs;
+                if first {
+                    first = false;
+                    let diff = (log_probs.clone() - old.clone()).abs();
+                    stats.logprob_diff_max = diff.clone().max().into_scalar::<f32>();
+                    stats.logprob_diff_mean = diff.sum().into_scalar::<f32>() / b.loss_tokens;
                 }
+                let [rows_n, width] = b.loss_mask.dims();
+                let grid = Tensor::<1>::zeros([rows_n * width], &log_probs.device())
+                    .select_assign(0, b.scored.clone().inner(), log_probs.clone(), IndexingUpdateOp::Add)
+                    .reshape([rows_n, width])
+                    .autodiff();
+                let p = policy_loss(
+                    grid,
+                    b.old_logprobs.clone(),
+                    b.advantages.clone(),
+                    b.loss_mask.clone(),
+                    &clip,
+                    o.loss_agg,
+                );
+                if let Some(ref_lp) = &ref_lp {
+                    let kl = k3_kl(log_probs.unsqueeze(), ref_lp.clone().unsqueeze()).mean();
+                    stats.kl_ref += kl.into_scalar::<f32>() * b.loss_tokens;
+                }
+                let entropy = scores.entropy.mean();
                 let w = b.loss_tokens;
-                stats.pg_loss += p.loss.detach().into_scalar::<f32>() * w;
+                stats.pg_loss += p.loss.into_scalar::<f32>() * w;
                 stats.clipfrac += p.clipfrac * w;
                 stats.clipfrac_lower += p.clipfrac_lower * w;
                 stats.ppo_kl += p.ppo_kl * w;
                 stats.entropy += entropy.into_scalar::<f32>() * w;
                 stats.tokens += micro.iter().map(|&i| rows[i].ids.len()).sum::<usize>();
                 weighted += w;
+                let loss = head::surrogate(&model, hidden, head_grads);
                 let grads = GradientsParams::from_grads(loss.backward(), &model);
                 accumulator.accumulate(&model, grads);
             }
@@ -162,19 +190,23 @@ pub fn recompute_logprobs(
     let all: Vec<usize> = (0..rows.len()).collect();
     let mut out = vec![Vec::new(); rows.len()];
     for micro in micro_batches(&all, &lens, max_tokens) {
-        let rs: Vec<&TrainRow> = micro.iter().map(|&i| &rows[i]).collect();
+        // Every response token scored, whatever the loss mask says.
+        let scored: Vec<TrainRow> = micro
+            .iter()
+            .map(|&i| TrainRow { loss_mask: vec![1.0; rows[i].response_len()], ..rows[i].clone() })
+            .collect();
+        let rs: Vec<&TrainRow> = scored.iter().collect();
         let none: Vec<&[f32]> = micro.iter().map(|_| &[][..]).collect();
         let b = MicroBatch::new(&rs, &none, device);
-        let width = b.targets.dims()[1];
-        let lp = token_log_probs(model.forward(b.inputs, model_config), b.targets)
+        let lp = head::score(model, b.scored_hidden(model, model_config), &b.scored_targets)
+            .log_probs
             .try_into_vec_as::<f32>()
             .unwrap_or_default();
-        for (slot, &i) in micro.iter().enumerate() {
-            let row = &rows[i];
-            // Response token k is target prompt_len + k − 1.
-            out[i] = (0..row.response_len())
-                .map(|k| lp.get(slot * width + row.prompt_len + k - 1).copied().unwrap_or(0.0))
-                .collect();
+        let mut at = 0;
+        for &i in &micro {
+            let n = rows[i].response_len();
+            out[i] = lp.get(at..at + n).map(<[f32]>::to_vec).unwrap_or_default();
+            at += n;
         }
     }
     out
