@@ -528,29 +528,36 @@ mod tests {
 
     #[test]
     fn fused_cpu_attention_matches_the_materialised_scores_with_padding_and_a_cache() {
-        let ad = Device::flex().autodiff();
         let config = ModelConfig::tiny(97, 32, 2);
-        let tracked = config.init(&ad);
+        let tracked = config.init(&Device::flex().autodiff());
         let plain = tracked.valid();
-        // Row 0 is left-padded by 3; a prefill of 9 positions, then 2 cached steps.
-        let valid: Vec<Vec<bool>> = vec![(0..11).map(|j| j >= 3).collect(), vec![true; 11]];
+        // Two rows, row 0 left-padded by 3: the prefill of 9 positions takes the fused call, the 2 cached one-token
+        // steps the materialised scores. One row: every call is fused, the cached steps included.
+        for valid in [vec![(0..11).map(|j| j >= 3).collect(), vec![true; 11]], vec![vec![true; 11]]] {
+            assert_same_hidden(&tracked, &plain, &config, &valid);
+        }
+    }
+
+    fn assert_same_hidden(tracked: &Model, plain: &Model, config: &ModelConfig, valid: &[Vec<bool>]) {
+        let ad = tracked.embed_tokens.weight.val().device();
+        let rows = valid.len();
         let run = |model: &Model, device: &Device| {
             let mut cache = KvCache::new(model.layers.len());
             let mut out = Vec::new();
             for (past, seq) in [(0, 9), (9, 1), (10, 1)] {
-                let ids: Vec<i64> = (0..2 * seq).map(|i| ((i * 31 + past * 7) % 97) as i64).collect();
-                let tokens = Tensor::<2, Int>::from_data(TensorData::new(ids, [2, seq]), device);
+                let ids: Vec<i64> = (0..rows * seq).map(|i| ((i * 31 + past * 7) % 97) as i64).collect();
+                let tokens = Tensor::<2, Int>::from_data(TensorData::new(ids, [rows, seq]), device);
                 let positions: Vec<Vec<usize>> = valid
                     .iter()
                     .map(|v| (past..past + seq).map(|p: usize| p.saturating_sub(3 * usize::from(!v[0]))).collect())
                     .collect();
                 let rope = Rope::new(&positions, config.head_dim, config.rope_theta, device);
-                let mask = attention_mask(&valid, past, seq, device);
+                let mask = attention_mask(valid, past, seq, device);
                 out.extend(model.hidden(tokens, &rope, &mask, &mut cache).try_into_vec_as::<f32>().unwrap());
             }
             out
         };
-        let (want, got) = (run(&tracked, &ad), run(&plain, &Device::flex()));
+        let (want, got) = (run(tracked, &ad), run(plain, &Device::flex()));
         for (k, (g, w)) in got.iter().zip(&want).enumerate() {
             assert!((g - w).abs() < 1e-4 * (1.0 + w.abs()), "hidden value {k}: {g} vs {w}");
         }

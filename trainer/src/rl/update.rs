@@ -91,9 +91,8 @@ pub fn update(
                     LossAgg::TokenMean => b.loss_tokens / mini_tokens.max(1.0),
                     _ => micro.len() as f32 / mini.len() as f32,
                 };
-                let kl_coef = if reference.is_some() { o.kl_coef } else { 0.0 };
                 let ref_lp = reference
-                    .filter(|_| kl_coef > 0.0)
+                    .filter(|_| o.kl_coef > 0.0)
                     .map(|r| head::score(r, b.scored_hidden(r, model_config), &b.scored_targets).log_probs);
                 let old = b.at_scored(b.old_logprobs.clone()).inner();
                 let adv = b.at_scored(b.advantages.clone()).inner();
@@ -106,7 +105,7 @@ pub fn update(
                     let w = row(&weights);
                     let mut loss = (ppo_token_losses(x.clone(), row(&old), row(&adv), &clip) * w.clone()).sum();
                     if let Some(ref_lp) = &ref_lp {
-                        loss = loss + (k3_kl(x, row(ref_lp)) * w).sum().mul_scalar(kl_coef);
+                        loss = loss + (k3_kl(x, row(ref_lp)) * w).sum().mul_scalar(o.kl_coef);
                     }
                     leaf.grad(&loss.backward()).expect("the loss depends on the log-probs")
                 };
