@@ -21,7 +21,7 @@ use cir_trainer::head;
 use cir_trainer::rl::batch::TrainRow;
 use cir_trainer::rl::config::RlConfig;
 use cir_trainer::rl::update::{recompute_logprobs, update};
-use cir_trainer::{KvCache, Model, ModelConfig, Rope, attention_mask, load, token_log_probs};
+use cir_trainer::{KvCache, Model, ModelConfig, Rope, attention_mask, load};
 
 /// Tokens decoded per decode measurement; `CIR_BENCH_DECODE_STEPS` overrides it (e.g. to
 /// profile the decode steps rather than the prefill).
@@ -98,17 +98,19 @@ fn decode_uncached(model: &Model, config: &ModelConfig, batch: usize, context: u
 /// Timed training steps per measurement (after one untimed warm-up step); the median counts.
 const TRAIN_STEPS: usize = 3;
 
-/// Tokens/s of one forward + backward of the mean next-token loss (median of [`TRAIN_STEPS`]).
+/// Tokens/s of one forward + backward of the mean next-token loss, the LM head a chunk at a time as `cir-train sft`
+/// trains ([`cir_trainer::head::score_and_backward`]); median of [`TRAIN_STEPS`].
 fn train(model: &Model, config: &ModelConfig, batch: usize, seq: usize, device: &Device) -> f64 {
-    let tokens = ids(batch, seq + 1, config.vocab_size, device);
-    let input = tokens.clone().slice([0..batch, 0..seq]);
-    let target = tokens.slice([0..batch, 1..seq + 1]);
+    let (input, targets) = next_tokens(batch, seq, config, device);
+    let n = targets.len();
+    let weights = Tensor::<1>::full([n], -1.0 / n as f64, device).inner();
     let mut times: Vec<f64> = (0..=TRAIN_STEPS)
         .map(|_| {
             let start = Instant::now();
-            let logits = model.forward(input.clone(), config);
-            let loss = token_log_probs(logits, target.clone()).mean().neg();
-            let grads = loss.backward();
+            let hidden = model.forward_hidden(input.clone(), config).reshape([n, config.hidden_size]);
+            let mut grad = |_: Tensor<1>, r: std::ops::Range<usize>| weights.clone().slice(r);
+            let (_, head_grads) = head::score_and_backward(model, hidden.clone(), &targets, &mut grad);
+            let grads = head::surrogate(model, hidden, head_grads).backward();
             let _ = model.embed_tokens.weight.grad(&grads).map(|g| g.into_data());
             start.elapsed().as_secs_f64()
         })
@@ -118,14 +120,19 @@ fn train(model: &Model, config: &ModelConfig, batch: usize, seq: usize, device: 
     (batch * seq) as f64 / times[TRAIN_STEPS / 2]
 }
 
+/// The first `seq` of `batch` rows of `seq + 1` ids, and the `batch × seq` ids that follow each.
+fn next_tokens(batch: usize, seq: usize, config: &ModelConfig, device: &Device) -> (Tensor<2, Int>, Vec<u32>) {
+    let all = id_values(batch, seq + 1, config.vocab_size);
+    let input = ids(batch, seq + 1, config.vocab_size, device).slice([0..batch, 0..seq]);
+    let targets =
+        (0..batch).flat_map(|r| all[r * (seq + 1) + 1..(r + 1) * (seq + 1)].to_vec()).map(|t| t as u32).collect();
+    (input, targets)
+}
+
 /// Tokens/s of scoring: the log-prob of every next token of `batch` rows of `seq + 1` ids, one forward with no cache
 /// and no gradient and the LM head a chunk at a time ([`cir_trainer::head::score`]); median of [`TRAIN_STEPS`].
 fn prefill_logprobs(model: &Model, config: &ModelConfig, batch: usize, seq: usize, device: &Device) -> f64 {
-    let all = id_values(batch, seq + 1, config.vocab_size);
-    let tokens = ids(batch, seq + 1, config.vocab_size, device);
-    let input = tokens.slice([0..batch, 0..seq]);
-    let targets: Vec<u32> =
-        (0..batch).flat_map(|r| all[r * (seq + 1) + 1..(r + 1) * (seq + 1)].to_vec()).map(|t| t as u32).collect();
+    let (input, targets) = next_tokens(batch, seq, config, device);
     let mut times: Vec<f64> = (0..=TRAIN_STEPS)
         .map(|_| {
             let start = Instant::now();
@@ -215,8 +222,10 @@ fn main() {
             [k, b, l] => (*k, b.parse().expect("batch"), l.parse().expect("length")),
             _ => panic!("stage {stage:?}: expected decode:B:L, nocache:B:L, prefill:B:L, train:B:L or rl:B:L"),
         };
-        // Parameters created on an autodiff device are tracked.
+        // Parameters created on an autodiff device are tracked. `CIR_BENCH_CHECKPOINTING=1`: burn's balanced gradient
+        // checkpointing (memory-bound operations recomputed in the backward pass instead of kept).
         let ad = device.clone().autodiff();
+        let ad = if std::env::var_os("CIR_BENCH_CHECKPOINTING").is_some() { ad.gradient_checkpointing() } else { ad };
         let (tps, loss) = match kind {
             "decode" => (decode(&model, &config, batch, len, &device), None),
             "nocache" => (decode_uncached(&model, &config, batch, len, &device), None),

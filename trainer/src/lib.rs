@@ -27,6 +27,7 @@
 #![deny(missing_docs)]
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
+pub use attention::{AttentionMask, attention_mask};
 pub use cache::{KvCache, RowCache};
 pub use chat::{ChatTemplate, Ending};
 pub use checkpoint::{Safetensors, load_hf_dir, save_hf_dir};
@@ -35,7 +36,7 @@ pub use device::DeviceKind;
 pub use error::{Error, Result};
 pub use gguf::Gguf;
 pub use loader::{Loaded, load};
-pub use model::{Model, Rope, WeightSource, attention_mask, token_log_probs};
+pub use model::{Model, Rope, WeightSource, token_log_probs};
 pub use policy::{LocalOptions, LocalPolicy};
 pub use sampler::{
     Completion, FinishReason, Row, RowOutput, Sampled, SamplingParams, generate, generate_rows, generate_rows_observed,
@@ -43,6 +44,7 @@ pub use sampler::{
 pub use serve::{CompletionServer, MAX_N};
 pub use tokenizer::{Detokenizer, Tokenizer};
 
+mod attention;
 mod cache;
 mod chat;
 mod checkpoint;
@@ -50,6 +52,7 @@ mod config;
 pub mod demo;
 mod device;
 mod error;
+mod fastmath;
 mod gguf;
 pub mod head;
 mod loader;

@@ -14,6 +14,7 @@ use burn::tensor::activation::{silu, softmax};
 use burn::tensor::module::attention;
 use burn::tensor::ops::AttentionModuleOptions;
 
+use crate::attention::{AttentionMask, attention_mask};
 use crate::cache::{KvCache, LayerCache};
 use crate::config::ModelConfig;
 use crate::device::is_cpu;
@@ -212,9 +213,9 @@ impl Attention {
     ///
     /// # Shapes
     /// - x: `[batch, seq, d_model]`
-    /// - mask: `[batch, 1, seq, cache_len + seq]`, additive (0 or a large negative)
+    /// - mask: of `seq` positions after `cache_len` ones
     /// - output: `[batch, seq, d_model]`
-    fn forward(&self, x: Tensor<3>, rope: &Rope, mask: &Tensor<4>, cache: &mut LayerCache) -> Tensor<3> {
+    fn forward(&self, x: Tensor<3>, rope: &Rope, mask: &AttentionMask, cache: &mut LayerCache) -> Tensor<3> {
         let [b, s, _] = x.dims();
         let (h, kv, hd) = (self.n_heads, self.n_kv_heads, self.head_dim);
         let groups = h / kv;
@@ -237,14 +238,19 @@ impl Attention {
         let q = rope.apply(q);
         let k = rope.apply(k);
         let (k, v) = cache.append(k, v);
-        if !x_is_tracked && (s > 1 || b == 1) && is_cpu(&q.device()) {
-            // burn-flex's fused attention: tiled with an online softmax (the T × T scores never exist), parallel
-            // over heads, grouped-query native. It has no backward, so training takes the path below; nor does a
-            // batched one-token decode step, where it measured slower (8 rows at context 2048: 212.8 vs 375.2
-            // tokens/s).
-            let blocked = mask.clone().equal_elem(f32::NEG_INFINITY);
-            let out = attention(q, k, v, Some(blocked), None, AttentionModuleOptions::default());
-            return self.o_proj.forward(out.swap_dims(1, 2).reshape([b, s, h * hd]));
+        if !x_is_tracked && is_cpu(&q.device()) {
+            #[cfg(feature = "flex")]
+            if s > 1 {
+                return self.o_proj.forward(crate::attention::causal_on_cpu(q, k, v, mask));
+            }
+            if b == 1 {
+                // burn-flex's fused attention (tiled, online softmax) for a one-row decode step. A batched one-token
+                // step measured slower with it (8 rows at context 2048: 212.8 vs 375.2 tokens/s) and takes the
+                // materialised scores below, as training does (neither kernel has a backward).
+                let blocked = mask.additive().clone().equal_elem(f32::NEG_INFINITY);
+                let out = attention(q, k, v, Some(blocked), None, AttentionModuleOptions::default());
+                return self.o_proj.forward(out.swap_dims(1, 2).reshape([b, s, h * hd]));
+            }
         }
         let total = k.dims()[2];
         // Query head i uses kv head i / groups: group the query heads under their kv head
@@ -252,7 +258,7 @@ impl Attention {
         let q = q.reshape([b, kv, groups * s, hd]);
         let scores = q.matmul(k.swap_dims(2, 3)) * (1.0 / (hd as f64).sqrt());
         // [b, kv, groups*s, total] -> [b, kv, groups, s, total]
-        let scores = scores.reshape([b, kv, groups, s, total]) + mask.clone().unsqueeze_dim::<5>(2);
+        let scores = scores.reshape([b, kv, groups, s, total]) + mask.additive().clone().unsqueeze_dim::<5>(2);
         // [b, kv, groups, s, total] -> [b, kv, groups*s, total]
         let probs = softmax(scores, 4).reshape([b, kv, groups * s, total]);
         // [b, kv, groups*s, hd] -> [b, h, s, hd] -> [b, s, h, hd] -> [b, s, h*hd]
@@ -329,7 +335,7 @@ impl DecoderLayer {
     /// # Shapes
     /// - x: `[batch, seq, d_model]`
     /// - output: `[batch, seq, d_model]`
-    fn forward(&self, x: Tensor<3>, rope: &Rope, mask: &Tensor<4>, cache: &mut LayerCache) -> Tensor<3> {
+    fn forward(&self, x: Tensor<3>, rope: &Rope, mask: &AttentionMask, cache: &mut LayerCache) -> Tensor<3> {
         let h = x.clone() + self.self_attn.forward(self.input_layernorm.forward(x), rope, mask, cache);
         h.clone() + self.mlp.forward(self.post_attention_layernorm.forward(h))
     }
@@ -419,30 +425,6 @@ impl ModelConfig {
     }
 }
 
-/// The additive attention mask for `seq` new positions after `past` cached ones: causal, and
-/// blocking the key positions where `valid[row][key]` is false (left padding). A query always
-/// sees its own position, so that no row is fully blocked: a padding query's output is then
-/// finite (and never read), and the blocked entries can be `-inf`, whose `exp` is an exact 0
-/// (a large finite negative would take libm's slow underflow path for every blocked entry).
-///
-/// # Shapes
-/// - valid: `batch` rows of `past + seq` flags
-/// - output: `[batch, 1, seq, past + seq]`
-pub fn attention_mask(valid: &[Vec<bool>], past: usize, seq: usize, device: &Device) -> Tensor<4> {
-    const BLOCKED: f32 = f32::NEG_INFINITY;
-    let total = past + seq;
-    let mut data = Vec::with_capacity(valid.len() * seq * total);
-    for row in valid {
-        for q in 0..seq {
-            for key in 0..total {
-                let ok = key == past + q || (key < past + q && row.get(key).copied().unwrap_or(false));
-                data.push(if ok { 0.0 } else { BLOCKED });
-            }
-        }
-    }
-    Tensor::from_data(TensorData::new(data, [valid.len(), 1, seq, total]), device)
-}
-
 /// The log-probability of each target token under `logits` (log-softmax over the vocabulary,
 /// taken at the target), which a policy-gradient objective differentiates. Computed as
 /// `logit[target] - logsumexp(logits)`: the full log-softmax is never materialised, which saves a
@@ -465,9 +447,9 @@ impl Model {
     ///
     /// # Shapes
     /// - tokens: `[batch, seq]`
-    /// - mask: `[batch, 1, seq, cache_len + seq]` (see [`attention_mask`])
+    /// - mask: of `seq` positions after `cache_len` ones (see [`attention_mask`])
     /// - output: `[batch, seq, d_model]`
-    pub fn hidden(&self, tokens: Tensor<2, Int>, rope: &Rope, mask: &Tensor<4>, cache: &mut KvCache) -> Tensor<3> {
+    pub fn hidden(&self, tokens: Tensor<2, Int>, rope: &Rope, mask: &AttentionMask, cache: &mut KvCache) -> Tensor<3> {
         if cache.layers.len() != self.layers.len() {
             *cache = KvCache::new(self.layers.len());
         }
@@ -527,24 +509,34 @@ mod tests {
     use super::*;
 
     #[test]
-    fn fused_cpu_attention_matches_the_materialised_scores_with_padding_and_a_cache() {
+    fn cpu_attention_kernels_match_the_materialised_scores_with_padding_and_a_cache() {
         let config = ModelConfig::tiny(97, 32, 2);
         let tracked = config.init(&Device::flex().autodiff());
         let plain = tracked.valid();
-        // Two rows, row 0 left-padded by 3: the prefill of 9 positions takes the fused call, the 2 cached one-token
-        // steps the materialised scores. One row: every call is fused, the cached steps included.
+        // Two rows, row 0 left-padded by 3: the prefill of 9 positions takes the causal CPU kernel, the 2 cached
+        // one-token steps the materialised scores. One row: the cached steps take burn-flex's fused call. Then
+        // prefills of several kernel blocks, the second after 70 cached positions.
+        let short = [(0, 9), (9, 1), (10, 1)];
         for valid in [vec![(0..11).map(|j| j >= 3).collect(), vec![true; 11]], vec![vec![true; 11]]] {
-            assert_same_hidden(&tracked, &plain, &config, &valid);
+            assert_same_hidden(&tracked, &plain, &config, &valid, &short);
         }
+        let valid = vec![(0..150).map(|j| j >= 3).collect(), vec![true; 150]];
+        assert_same_hidden(&tracked, &plain, &config, &valid, &[(0, 70), (70, 79), (149, 1)]);
     }
 
-    fn assert_same_hidden(tracked: &Model, plain: &Model, config: &ModelConfig, valid: &[Vec<bool>]) {
+    fn assert_same_hidden(
+        tracked: &Model,
+        plain: &Model,
+        config: &ModelConfig,
+        valid: &[Vec<bool>],
+        steps: &[(usize, usize)],
+    ) {
         let ad = tracked.embed_tokens.weight.val().device();
         let rows = valid.len();
         let run = |model: &Model, device: &Device| {
             let mut cache = KvCache::new(model.layers.len());
             let mut out = Vec::new();
-            for (past, seq) in [(0, 9), (9, 1), (10, 1)] {
+            for &(past, seq) in steps {
                 let ids: Vec<i64> = (0..rows * seq).map(|i| ((i * 31 + past * 7) % 97) as i64).collect();
                 let tokens = Tensor::<2, Int>::from_data(TensorData::new(ids, [rows, seq]), device);
                 let positions: Vec<Vec<usize>> = valid

@@ -16,10 +16,11 @@ use burn::tensor::TensorData;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
+use crate::attention::attention_mask;
 use crate::cache::{KvCache, RowCache};
 use crate::config::ModelConfig;
 use crate::error::{Error, Result};
-use crate::model::{Model, Rope, attention_mask};
+use crate::model::{Model, Rope};
 use crate::tokenizer::{Detokenizer, Tokenizer};
 
 /// How to sample, for every row of a batch.
