@@ -16,9 +16,11 @@ use burn::tensor::{IndexingUpdateOp, TensorData};
 use crate::device::is_cpu;
 use crate::model::Model;
 
-/// Logits per chunk (rows × vocabulary): 2²¹ floats, 8 MiB, about what a core's share of the last-level cache
-/// holds, so the passes over a chunk stay in cache while the matrix products still see 40–130 rows.
-pub const CHUNK_LOGITS: usize = 1 << 21;
+/// Logits per chunk (rows × vocabulary): 2²² floats, 16 MiB, 85–130 rows for vocabularies of 32k–49k. Fewer rows per
+/// chunk repeat the packing of the head's weight in each product and the pass that adds each chunk's weight
+/// gradient (2²¹: the RL update 1.2–1.5× slower on the CPU); more let the chunk fall out of cache between its product
+/// and its softmax passes (2²³: prefill 0.7×).
+pub const CHUNK_LOGITS: usize = 1 << 22;
 
 /// Rows per chunk for a vocabulary.
 fn chunk_rows(vocab: usize) -> usize {
