@@ -222,10 +222,8 @@ fn main() {
             [k, b, l] => (*k, b.parse().expect("batch"), l.parse().expect("length")),
             _ => panic!("stage {stage:?}: expected decode:B:L, nocache:B:L, prefill:B:L, train:B:L or rl:B:L"),
         };
-        // Parameters created on an autodiff device are tracked. `CIR_BENCH_CHECKPOINTING=1`: burn's balanced gradient
-        // checkpointing (memory-bound operations recomputed in the backward pass instead of kept).
+        // Parameters created on an autodiff device are tracked.
         let ad = device.clone().autodiff();
-        let ad = if std::env::var_os("CIR_BENCH_CHECKPOINTING").is_some() { ad.gradient_checkpointing() } else { ad };
         let (tps, loss) = match kind {
             "decode" => (decode(&model, &config, batch, len, &device), None),
             "nocache" => (decode_uncached(&model, &config, batch, len, &device), None),
