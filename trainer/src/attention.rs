@@ -39,6 +39,21 @@ impl AttentionMask {
         key == at || (key < at && self.valid[row].get(key).copied().unwrap_or(false))
     }
 
+    /// Where a key is blocked, over `keys ≥ past + seq` key positions (those past the mask's own blocked).
+    ///
+    /// # Shapes
+    /// - output: `[batch, 1, seq, keys]`
+    pub(crate) fn blocked(&self, keys: usize) -> Tensor<4, Bool> {
+        let rows = self.valid.len();
+        let mut data = Vec::with_capacity(rows * self.seq * keys);
+        for row in 0..rows {
+            for query in 0..self.seq {
+                data.extend((0..keys).map(|key| !self.allows(row, query, key)));
+            }
+        }
+        Tensor::from_data(TensorData::new(data, [rows, 1, self.seq, keys]), &self.device)
+    }
+
     /// The additive form: 0 where a key is visible, `-inf` where it is blocked (whose `exp` is an exact 0; a large
     /// finite negative would take libm's slow underflow path for every blocked entry).
     ///

@@ -244,10 +244,13 @@ impl Attention {
                 return self.o_proj.forward(crate::attention::causal_on_cpu(q, k, v, mask));
             }
             if b == 1 {
-                // burn-flex's fused attention (tiled, online softmax) for a one-row decode step. A batched one-token
-                // step measured slower with it (8 rows at context 2048: 212.8 vs 375.2 tokens/s) and takes the
-                // materialised scores below, as training does (neither kernel has a backward).
-                let blocked = mask.additive().clone().equal_elem(f32::NEG_INFINITY);
+                // burn-flex's fused attention (tiled, online softmax) for a one-row decode step, over the cache's
+                // whole buffers with the unfilled positions blocked (the view of the filled ones would be copied
+                // whole at every step). A batched one-token step measured slower with it (8 rows at context 2048:
+                // 212.8 vs 375.2 tokens/s) and takes the materialised scores below, as training does (neither
+                // kernel has a backward).
+                let (k, v) = cache.buffers().unwrap_or((k, v));
+                let blocked = mask.blocked(k.dims()[2]);
                 let out = attention(q, k, v, Some(blocked), None, AttentionModuleOptions::default());
                 return self.o_proj.forward(out.swap_dims(1, 2).reshape([b, s, h * hd]));
             }
@@ -514,14 +517,18 @@ mod tests {
         let tracked = config.init(&Device::flex().autodiff());
         let plain = tracked.valid();
         // Two rows, row 0 left-padded by 3: the prefill of 9 positions takes the causal CPU kernel, the 2 cached
-        // one-token steps the materialised scores. One row: the cached steps take burn-flex's fused call. Then
-        // prefills of several kernel blocks, the second after 70 cached positions.
+        // one-token steps the materialised scores. One row: the cached steps take burn-flex's fused call, over the
+        // cache's whole buffers when at most half of them is unfilled (growing by doubling; a reservation of 16),
+        // else over the filled view (a reservation of 64). Then prefills of several kernel blocks, the second after
+        // 70 cached positions.
         let short = [(0, 9), (9, 1), (10, 1)];
-        for valid in [vec![(0..11).map(|j| j >= 3).collect(), vec![true; 11]], vec![vec![true; 11]]] {
-            assert_same_hidden(&tracked, &plain, &config, &valid, &short);
+        for reserve in [0, 16, 64] {
+            for valid in [vec![(0..11).map(|j| j >= 3).collect(), vec![true; 11]], vec![vec![true; 11]]] {
+                assert_same_hidden(&tracked, &plain, &config, &valid, &short, reserve);
+            }
         }
         let valid = vec![(0..150).map(|j| j >= 3).collect(), vec![true; 150]];
-        assert_same_hidden(&tracked, &plain, &config, &valid, &[(0, 70), (70, 79), (149, 1)]);
+        assert_same_hidden(&tracked, &plain, &config, &valid, &[(0, 70), (70, 79), (149, 1)], 0);
     }
 
     fn assert_same_hidden(
@@ -530,11 +537,12 @@ mod tests {
         config: &ModelConfig,
         valid: &[Vec<bool>],
         steps: &[(usize, usize)],
+        reserve: usize,
     ) {
         let ad = tracked.embed_tokens.weight.val().device();
         let rows = valid.len();
         let run = |model: &Model, device: &Device| {
-            let mut cache = KvCache::new(model.layers.len());
+            let mut cache = KvCache::with_capacity(model.layers.len(), reserve);
             let mut out = Vec::new();
             for &(past, seq) in steps {
                 let ids: Vec<i64> = (0..rows * seq).map(|i| ((i * 31 + past * 7) % 97) as i64).collect();
