@@ -62,6 +62,7 @@ impl DeviceKind {
 
 /// Whether `device` (or the device an autodiff device wraps) is burn-flex's CPU, where some steps take a faster
 /// path of their own.
+#[cfg_attr(not(feature = "flex"), allow(unused_variables))]
 pub(crate) fn is_cpu(device: &Device) -> bool {
     #[cfg(feature = "flex")]
     return device.clone().inner() == Device::flex();

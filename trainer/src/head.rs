@@ -4,8 +4,10 @@
 //! gradient with respect to each chunk's log-probs and returns the gradients of the hidden states and of the head's
 //! weight. Each chunk's logits are made, reduced, turned into their own gradient in place and dropped.
 //!
-//! On the CPU the per-row softmax arithmetic runs over plain slices ([`cpu`]); on a GPU it is burn tensor ops.
+//! On the CPU the chunks' products and per-row softmax arithmetic run over plain slices (`cpu`); on a GPU they are
+//! burn tensor ops.
 
+#[cfg(feature = "flex")]
 mod cpu;
 
 use std::ops::Range;
@@ -16,11 +18,12 @@ use burn::tensor::{IndexingUpdateOp, TensorData};
 use crate::device::is_cpu;
 use crate::model::Model;
 
-/// Logits per chunk (rows × vocabulary): 2²² floats, 16 MiB, 85–130 rows for vocabularies of 32k–49k. Fewer rows per
-/// chunk repeat the packing of the head's weight in each product and the pass that adds each chunk's weight
-/// gradient (2²¹: the RL update 1.2–1.5× slower on the CPU); more let the chunk fall out of cache between its product
-/// and its softmax passes (2²³: prefill 0.7×).
-pub const CHUNK_LOGITS: usize = 1 << 22;
+/// Logits per chunk (rows × vocabulary): 2²³ floats, 32 MiB, 170–262 rows for vocabularies of 32k–49k. Fewer rows
+/// per chunk repeat the packing of the head's weight in each product (2²¹: the RL update 1.2–1.5× slower on the CPU).
+/// On the CPU one buffer serves every chunk; while each chunk had a fresh one, 2²³ crossed the allocator's threshold
+/// for unmapping freed buffers, and every chunk faulted its pages in again (prefill 0.7×). With the buffer reused,
+/// 2²² to 2²⁶ measured within about 5% of each other, 2²² the lowest on the RL update (docs/trainer.md).
+pub const CHUNK_LOGITS: usize = 1 << 23;
 
 /// Rows per chunk for a vocabulary.
 fn chunk_rows(vocab: usize) -> usize {
@@ -140,18 +143,81 @@ pub fn surrogate(model: &Model, hidden: Tensor<2>, grads: HeadGrads) -> Tensor<1
 
 type GradFn<'a> = &'a mut dyn FnMut(Tensor<1>, Range<usize>) -> Tensor<1>;
 
-/// The loop over chunks of `rows` hidden rows; `cpu` picks the slice arithmetic of [`cpu`] over tensor ops.
+/// The loop over chunks of `rows` hidden rows; `cpu` picks the slice arithmetic of `cpu` over tensor ops.
 fn run(
     model: &Model,
     hidden: Tensor<2>,
     targets: &[u32],
-    mut grad: Option<GradFn>,
+    grad: Option<GradFn>,
     cpu: bool,
+    rows: usize,
+) -> (Scores, Option<HeadGrads>) {
+    assert_eq!(targets.len(), hidden.dims()[0], "one target per hidden row");
+    #[cfg(feature = "flex")]
+    if cpu {
+        return run_on_cpu(model, hidden, targets, grad, rows);
+    }
+    debug_assert!(!cpu, "the CPU path needs the `flex` feature");
+    run_in_tensor_ops(model, hidden, targets, grad, rows)
+}
+
+/// [`run`] over host slices: one copy of the hidden states and of the weight out of burn, the products and the
+/// softmax arithmetic in `cpu`, and the results back as tensors.
+#[cfg(feature = "flex")]
+fn run_on_cpu(
+    model: &Model,
+    hidden: Tensor<2>,
+    targets: &[u32],
+    grad: Option<GradFn>,
+    rows: usize,
+) -> (Scores, Option<HeadGrads>) {
+    let weight = Weight::of(model);
+    let [_, d] = hidden.dims();
+    let device = hidden.device();
+    let host = |t: Tensor<2>| t.into_data().try_into_vec::<f32>().expect("f32 activations and weights");
+    let (layout, w) = match &weight {
+        Weight::Tied(w) => (cpu::Layout::Tied, w.clone()),
+        Weight::Linear(w) => (cpu::Layout::Linear, w.clone()),
+    };
+    let (vocab, weight_dims) = (weight.vocab(), w.dims());
+    let tensor = |v: Vec<f32>, n: usize| Tensor::<1>::from_data(TensorData::new(v, [n]), &device);
+    let mut slice_grad = grad.map(|grad| {
+        move |lp: &[f32], range: Range<usize>| {
+            let g = grad(tensor(lp.to_vec(), lp.len()), range);
+            g.into_data().try_into_vec::<f32>().expect("f32 gradient")
+        }
+    });
+    let out = cpu::chunks(
+        &host(hidden),
+        &host(w),
+        layout,
+        [d, vocab],
+        targets,
+        rows,
+        slice_grad.as_mut().map(|g| g as cpu::SliceGrad),
+    );
+    let n = out.stats.len();
+    let scores = Scores {
+        log_probs: tensor(out.stats.iter().map(|s| s.log_prob).collect(), n),
+        entropy: tensor(out.stats.iter().map(|s| s.entropy).collect(), n),
+    };
+    let grads = out.grads.map(|(hidden, weight)| HeadGrads {
+        hidden: Tensor::from_data(TensorData::new(hidden, [n, d]), &device),
+        weight: Tensor::from_data(TensorData::new(weight, weight_dims), &device),
+    });
+    (scores, grads)
+}
+
+/// [`run`] in burn tensor ops (GPUs).
+fn run_in_tensor_ops(
+    model: &Model,
+    hidden: Tensor<2>,
+    targets: &[u32],
+    mut grad: Option<GradFn>,
     rows: usize,
 ) -> (Scores, Option<HeadGrads>) {
     let weight = Weight::of(model);
     let [tokens, d] = hidden.dims();
-    assert_eq!(targets.len(), tokens, "one target per hidden row");
     let device = hidden.device();
     let (mut log_probs, mut entropy) = (Vec::new(), Vec::new());
     let mut grad_hidden = Vec::new();
@@ -159,11 +225,9 @@ fn run(
     for start in (0..tokens).step_by(rows) {
         let range = start..(start + rows).min(tokens);
         let h = hidden.clone().slice([range.clone(), 0..d]);
-        let logits = weight.logits(h.clone());
-        let chunk_targets = &targets[range.clone()];
-        let (chunk, lp) = if cpu { Chunk::cpu(logits, chunk_targets) } else { Chunk::tensor(logits, chunk_targets) };
+        let (chunk, lp) = Chunk::forward(weight.logits(h.clone()), &targets[range.clone()]);
         log_probs.push(lp.clone());
-        entropy.push(chunk.entropy());
+        entropy.push(chunk.entropy.clone());
         if let Some(grad) = grad.as_mut() {
             let g = grad(lp, range);
             let grad_logits = chunk.backward(g);
@@ -193,30 +257,16 @@ fn cat(parts: Vec<Tensor<1>>, device: &Device) -> Tensor<1> {
     if parts.is_empty() { Tensor::zeros([0], device) } else { Tensor::cat(parts, 0) }
 }
 
-/// One chunk between its forward and its backward: what the backward needs to turn the chunk's logits into their
-/// gradient.
-#[allow(clippy::large_enum_variant)] // one chunk exists at a time
-enum Chunk {
-    /// Rows of `exp(l − max)` on the host, with each row's statistics.
-    Cpu { rows: Vec<f32>, vocab: usize, targets: Vec<u32>, stats: Vec<cpu::RowStats>, device: Device },
-    /// The softmax `p` as a tensor, the targets and the entropies.
-    Tensor { p: Tensor<2>, targets: Tensor<2, Int>, entropy: Tensor<1> },
+/// One chunk between its forward and its backward, in tensor ops: the softmax `p`, the targets and the entropies.
+struct Chunk {
+    p: Tensor<2>,
+    targets: Tensor<2, Int>,
+    entropy: Tensor<1>,
 }
 
 impl Chunk {
-    /// The chunk's forward on the CPU: its state and its log-probs.
-    fn cpu(logits: Tensor<2>, targets: &[u32]) -> (Self, Tensor<1>) {
-        let [_, vocab] = logits.dims();
-        let device = logits.device();
-        let mut rows = logits.into_data().try_into_vec::<f32>().expect("f32 logits");
-        let stats = cpu::forward(&mut rows, vocab, targets);
-        let lp: Vec<f32> = stats.iter().map(|s| s.log_prob).collect();
-        let lp = Tensor::from_data(TensorData::new(lp, [stats.len()]), &device);
-        (Chunk::Cpu { rows, vocab, targets: targets.to_vec(), stats, device }, lp)
-    }
-
-    /// The chunk's forward in tensor ops: its state and its log-probs.
-    fn tensor(logits: Tensor<2>, targets: &[u32]) -> (Self, Tensor<1>) {
+    /// The chunk's forward: its state and its log-probs.
+    fn forward(logits: Tensor<2>, targets: &[u32]) -> (Self, Tensor<1>) {
         let [n, _] = logits.dims();
         let device = logits.device();
         let ids: Vec<i64> = targets.iter().map(|&t| i64::from(t)).collect();
@@ -227,33 +277,14 @@ impl Chunk {
         let log_sum = sum.clone().log();
         let entropy = (log_sum.clone() - (e.clone() * shifted.clone()).sum_dim(1) / sum.clone()).reshape([n]);
         let lp = (shifted.gather(1, targets.clone()) - log_sum).reshape([n]);
-        (Chunk::Tensor { p: e / sum, targets, entropy }, lp)
-    }
-
-    fn entropy(&self) -> Tensor<1> {
-        match self {
-            Chunk::Cpu { stats, device, .. } => {
-                let h: Vec<f32> = stats.iter().map(|s| s.entropy).collect();
-                Tensor::from_data(TensorData::new(h, [stats.len()]), device)
-            }
-            Chunk::Tensor { entropy, .. } => entropy.clone(),
-        }
+        (Chunk { p: e / sum, targets, entropy }, lp)
     }
 
     /// ∂loss/∂logits of the chunk, given ∂loss/∂log_probs.
     fn backward(self, grad: Tensor<1>) -> Tensor<2> {
-        match self {
-            Chunk::Cpu { mut rows, vocab, targets, stats, device } => {
-                let g = grad.into_data().try_into_vec::<f32>().expect("f32 gradient");
-                cpu::backward(&mut rows, vocab, &targets, &stats, &g);
-                Tensor::from_data(TensorData::new(rows, [targets.len(), vocab]), &device)
-            }
-            Chunk::Tensor { p, targets, .. } => {
-                let [n, _] = p.dims();
-                let g = grad.reshape([n, 1]);
-                (p * g.clone().neg()).scatter(1, targets, g, IndexingUpdateOp::Add)
-            }
-        }
+        let [n, _] = self.p.dims();
+        let g = grad.reshape([n, 1]);
+        (self.p * g.clone().neg()).scatter(1, self.targets, g, IndexingUpdateOp::Add)
     }
 }
 

@@ -52,6 +52,7 @@ mod config;
 pub mod demo;
 mod device;
 mod error;
+#[cfg(feature = "flex")]
 mod fastmath;
 mod gguf;
 pub mod head;
@@ -62,6 +63,8 @@ pub mod objective;
 pub mod params;
 pub mod plot;
 mod policy;
+#[cfg(feature = "flex")]
+mod product;
 pub mod rl;
 mod sampler;
 pub mod serve;

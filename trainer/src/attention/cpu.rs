@@ -3,10 +3,10 @@
 
 use std::cell::RefCell;
 
-use gemm::{Parallelism, gemm};
 use rayon::prelude::*;
 
 use crate::fastmath::{LANES, exp, max};
+use crate::product::{Mat, product};
 
 /// Queries per block: the block's scores (`BLOCK × keys` floats, 512 KiB at 2048 keys) stay in the core's cache
 /// between the two products, and a block wastes at most half of its `BLOCK × BLOCK` diagonal square.
@@ -59,7 +59,7 @@ pub(super) fn attend(q: &[f32], k: &[f32], v: &[f32], shape: &Shape, key_bias: &
                 let q = &q[first * hd..(first + rows) * hd];
                 // scores[i][j] = scale · q[i] · k[j]
                 let (q, kt) = (Mat { data: q, rs: hd, cs: 1 }, Mat { data: &k[..keys * hd], rs: 1, cs: hd });
-                product(scores, keys, q, kt, [rows, keys, hd], scale);
+                product(scores, keys, q, kt, [rows, keys, hd], scale, false, 1);
                 let sums: Vec<f32> = scores
                     .chunks_exact_mut(keys)
                     .enumerate()
@@ -67,7 +67,7 @@ pub(super) fn attend(q: &[f32], k: &[f32], v: &[f32], shape: &Shape, key_bias: &
                     .collect();
                 // out[i] = Σ_j e[i][j] · v[j], then / Σ_j e[i][j]
                 let (e, v) = (Mat { data: scores, rs: keys, cs: 1 }, Mat { data: &v[..keys * hd], rs: hd, cs: 1 });
-                product(out, hd, e, v, [rows, hd, keys], 1.0);
+                product(out, hd, e, v, [rows, hd, keys], 1.0, false, 1);
                 for (o, s) in out.chunks_exact_mut(hd).zip(&sums) {
                     let inv = 1.0 / s;
                     o.iter_mut().for_each(|x| *x *= inv);
@@ -76,51 +76,6 @@ pub(super) fn attend(q: &[f32], k: &[f32], v: &[f32], shape: &Shape, key_bias: &
         });
     });
     out
-}
-
-/// A read-only matrix in a slice: element `(i, j)` at `i · rs + j · cs`.
-#[derive(Clone, Copy)]
-struct Mat<'a> {
-    data: &'a [f32],
-    rs: usize,
-    cs: usize,
-}
-
-/// `dst = alpha · lhs · rhs` on one thread, for `lhs` of `m × depth` and `rhs` of `depth × n`; `dst` is `m × n` with
-/// row stride `dst_rs`.
-fn product(dst: &mut [f32], dst_rs: usize, lhs: Mat, rhs: Mat, [m, n, depth]: [usize; 3], alpha: f32) {
-    let last = |rows: usize, rs: usize, cols: usize, cs: usize| (rows - 1) * rs + (cols - 1) * cs;
-    assert!(m > 0 && n > 0 && depth > 0, "empty product");
-    assert!(last(m, dst_rs, n, 1) < dst.len(), "dst out of bounds");
-    assert!(last(m, lhs.rs, depth, lhs.cs) < lhs.data.len(), "lhs out of bounds");
-    assert!(last(depth, rhs.rs, n, rhs.cs) < rhs.data.len(), "rhs out of bounds");
-    let stride = |s: usize| s as isize;
-    #[allow(unsafe_code)]
-    // SAFETY: every element the strides address lies inside its slice (checked above); `dst` is borrowed mutably,
-    // so it aliases neither input; one thread.
-    unsafe {
-        gemm(
-            m,
-            n,
-            depth,
-            dst.as_mut_ptr(),
-            1,
-            stride(dst_rs),
-            false,
-            lhs.data.as_ptr(),
-            stride(lhs.cs),
-            stride(lhs.rs),
-            rhs.data.as_ptr(),
-            stride(rhs.cs),
-            stride(rhs.rs),
-            0.0,
-            alpha,
-            false,
-            false,
-            false,
-            Parallelism::None,
-        );
-    }
 }
 
 /// Replaces a row of scores by `exp(score + bias − max)` over the keys before `at` and at `at` itself (which

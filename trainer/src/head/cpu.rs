@@ -1,11 +1,86 @@
-//! The per-row arithmetic of [`super`] on the CPU, over plain slices: one pass per logits row for the log-softmax
-//! statistics, one for the logits' gradient, rows in parallel (rayon) and each row's loop compiled twice: for
-//! AVX2 + FMA, taken when the CPU has them, and for the baseline. burn-flex runs an elementwise `exp` on one thread
-//! through libm, which made the softmax over `[tokens, vocab]` a tenth of a training step; [`exp`] vectorises.
+//! The head on the CPU over plain slices: each chunk's products through `gemm` into one logits buffer that every
+//! chunk reuses (a fresh buffer per chunk faulted its pages in again, and 2²³-logit chunks crossed the allocator's
+//! threshold for unmapping them), one pass per logits row for the log-softmax statistics and one for the logits'
+//! gradient, rows in parallel (rayon), the statistics' loop compiled for AVX2 + FMA when the CPU has them;
+//! the weight's gradient accumulated in place. burn-flex runs an elementwise `exp` on one thread through libm,
+//! which made the softmax over `[tokens, vocab]` a tenth of a training step; [`exp`] vectorises.
+
+use std::ops::Range;
 
 use rayon::prelude::*;
 
 use crate::fastmath::{LANES, exp, max};
+use crate::product::{Mat, product};
+
+/// How the head's weight is laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Layout {
+    /// The tied embedding, `[vocab, d]`.
+    Tied,
+    /// An untied linear layer, `[d, vocab]`.
+    Linear,
+}
+
+/// ∂loss/∂log p of a chunk's tokens, given their log-probs and their range among all the tokens.
+pub(super) type SliceGrad<'a> = &'a mut dyn FnMut(&[f32], Range<usize>) -> Vec<f32>;
+
+/// What [`chunks`] returns: each scored row's statistics, and the gradients when they were asked for.
+pub(super) struct Output {
+    pub stats: Vec<RowStats>,
+    /// ∂loss/∂hidden, `[tokens, d]`, and ∂loss/∂weight in the weight's layout.
+    pub grads: Option<(Vec<f32>, Vec<f32>)>,
+}
+
+/// The head over `hidden` (`[tokens, d]`, row-major) a chunk of `rows` rows at a time: each chunk's logits, their
+/// statistics at `targets`, and with `grad` (which gets the chunk's log-probs and token range and returns
+/// ∂loss/∂log p there) the gradients of the hidden rows and of the weight.
+pub(super) fn chunks(
+    hidden: &[f32],
+    weight: &[f32],
+    layout: Layout,
+    [d, vocab]: [usize; 2],
+    targets: &[u32],
+    rows: usize,
+    mut grad: Option<SliceGrad>,
+) -> Output {
+    let tokens = targets.len();
+    assert_eq!((hidden.len(), weight.len()), (tokens * d, vocab * d), "head operand sizes");
+    let threads = rayon::current_num_threads();
+    // The weight as the right-hand side of `hidden · W` (logits) and of `∂logits · Wᵀ` (∂hidden).
+    let (w, w_t) = match layout {
+        Layout::Tied => (Mat { data: weight, rs: 1, cs: d }, Mat { data: weight, rs: d, cs: 1 }),
+        Layout::Linear => (Mat { data: weight, rs: vocab, cs: 1 }, Mat { data: weight, rs: 1, cs: vocab }),
+    };
+    let mut logits = vec![0.0f32; rows.min(tokens) * vocab];
+    let mut stats = Vec::with_capacity(tokens);
+    let mut grads = grad.as_ref().map(|_| (vec![0.0f32; tokens * d], vec![0.0f32; vocab * d]));
+    for start in (0..tokens).step_by(rows.max(1)) {
+        let range = start..(start + rows).min(tokens);
+        let n = range.len();
+        let h = &hidden[start * d..range.end * d];
+        let chunk = &mut logits[..n * vocab];
+        product(chunk, vocab, Mat { data: h, rs: d, cs: 1 }, w, [n, vocab, d], 1.0, false, threads);
+        let chunk_stats = forward(chunk, vocab, &targets[range.clone()]);
+        if let (Some(grad), Some((grad_hidden, grad_weight))) = (grad.as_mut(), grads.as_mut()) {
+            let log_probs: Vec<f32> = chunk_stats.iter().map(|s| s.log_prob).collect();
+            let g = grad(&log_probs, range.clone());
+            backward(chunk, vocab, &targets[range.clone()], &chunk_stats, &g);
+            let g = Mat { data: chunk, rs: vocab, cs: 1 };
+            product(&mut grad_hidden[start * d..range.end * d], d, g, w_t, [n, d, vocab], 1.0, false, threads);
+            let h = Mat { data: h, rs: d, cs: 1 };
+            let g_t = Mat { data: chunk, rs: 1, cs: vocab };
+            let h_t = Mat { data: h.data, rs: 1, cs: d };
+            match layout {
+                // ∂W[vocab, d] += ∂logitsᵀ · h
+                Layout::Tied => product(grad_weight, d, g_t, h, [vocab, d, n], 1.0, true, threads),
+                // ∂W[d, vocab] += hᵀ · ∂logits
+                Layout::Linear => product(grad_weight, vocab, h_t, g, [d, vocab, n], 1.0, true, threads),
+            }
+        }
+        stats.extend(chunk_stats);
+    }
+    Output { stats, grads }
+}
 
 /// What the forward pass keeps of one logits row for the backward pass.
 #[derive(Debug, Clone, Copy, Default)]
@@ -20,13 +95,13 @@ pub(super) struct RowStats {
 
 /// Replaces each row of `logits` (`rows × vocab`, row-major) by `exp(l − max)` and returns the statistics of each
 /// row at its target.
-pub(super) fn forward(logits: &mut [f32], vocab: usize, targets: &[u32]) -> Vec<RowStats> {
+fn forward(logits: &mut [f32], vocab: usize, targets: &[u32]) -> Vec<RowStats> {
     logits.par_chunks_exact_mut(vocab).zip(targets.par_iter()).map(|(row, &t)| forward_row(row, t as usize)).collect()
 }
 
 /// Turns rows that [`forward`] left as `exp(l − max)` into the gradient of the loss with respect to the logits,
 /// given `grad[i] = ∂loss/∂log p(target_i)`: `grad · (onehot(target) − p)`.
-pub(super) fn backward(rows: &mut [f32], vocab: usize, targets: &[u32], stats: &[RowStats], grad: &[f32]) {
+fn backward(rows: &mut [f32], vocab: usize, targets: &[u32], stats: &[RowStats], grad: &[f32]) {
     rows.par_chunks_exact_mut(vocab).zip(targets.par_iter()).zip(stats.par_iter().zip(grad.par_iter())).for_each(
         |((row, &t), (s, &g))| {
             let scale = -g / s.sum;
