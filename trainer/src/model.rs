@@ -243,13 +243,13 @@ impl Attention {
             if s > 1 {
                 return self.o_proj.forward(crate::attention::causal_on_cpu(q, k, v, mask));
             }
-            if b == 1 {
-                // burn-flex's fused attention (tiled, online softmax) for a one-row decode step, over the cache's
-                // whole buffers with the unfilled positions blocked (the view of the filled ones would be copied
-                // whole at every step). A batched one-token step measured slower with it (8 rows at context 2048:
-                // 212.8 vs 375.2 tokens/s) and takes the materialised scores below, as training does (neither
-                // kernel has a backward).
-                let (k, v) = cache.buffers().unwrap_or((k, v));
+            // A one-token step: burn-flex's fused attention (tiled, online softmax) over the cache's whole buffers,
+            // the unfilled positions blocked; a view of the filled ones it would copy whole first, which only a
+            // single row is faster for than the materialised scores below (8 rows at context 2048: 212.8 vs 375.2
+            // tokens/s). Training keeps the materialised scores (neither kernel has a backward).
+            let whole = cache.buffers();
+            if b == 1 || whole.is_some() {
+                let (k, v) = whole.unwrap_or((k, v));
                 let blocked = mask.blocked(k.dims()[2]);
                 let out = attention(q, k, v, Some(blocked), None, AttentionModuleOptions::default());
                 return self.o_proj.forward(out.swap_dims(1, 2).reshape([b, s, h * hd]));
@@ -516,11 +516,11 @@ mod tests {
         let config = ModelConfig::tiny(97, 32, 2);
         let tracked = config.init(&Device::flex().autodiff());
         let plain = tracked.valid();
-        // Two rows, row 0 left-padded by 3: the prefill of 9 positions takes the causal CPU kernel, the 2 cached
-        // one-token steps the materialised scores. One row: the cached steps take burn-flex's fused call, over the
-        // cache's whole buffers when at most half of them is unfilled (growing by doubling; a reservation of 16),
-        // else over the filled view (a reservation of 64). Then prefills of several kernel blocks, the second after
-        // 70 cached positions.
+        // Two rows, row 0 left-padded by 3, and one row: the prefill of 9 positions takes the causal CPU kernel, the
+        // 2 cached one-token steps burn-flex's fused call over the cache's whole buffers when at most half of them
+        // is unfilled (growing by doubling; a reservation of 16), else (a reservation of 64) the materialised scores
+        // for two rows and the fused call over the filled view for one. Then prefills of several kernel blocks, the
+        // second after 70 cached positions.
         let short = [(0, 9), (9, 1), (10, 1)];
         for reserve in [0, 16, 64] {
             for valid in [vec![(0..11).map(|j| j >= 3).collect(), vec![true; 11]], vec![vec![true; 11]]] {
