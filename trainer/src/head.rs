@@ -20,8 +20,8 @@ use crate::model::Model;
 
 /// Logits per chunk (rows × vocabulary): 2²³ floats, 32 MiB, 170–262 rows for vocabularies of 32k–49k. Fewer rows
 /// per chunk repeat the packing of the head's weight in each product (2²¹: the RL update 1.2–1.5× slower on the CPU).
-/// On the CPU one buffer serves every chunk; while each chunk had a fresh one, 2²³ crossed the allocator's threshold
-/// for unmapping freed buffers, and every chunk faulted its pages in again (prefill 0.7×). With the buffer reused,
+/// On the CPU one buffer serves every chunk; while each chunk had a fresh one, 2²³ made the prefill 0.7× (likely
+/// glibc unmapping freed 32 MiB buffers, so each chunk faulted its pages in again). With the buffer reused,
 /// 2²² to 2²⁶ measured within about 5% of each other, 2²² the lowest on the RL update (docs/trainer.md).
 pub const CHUNK_LOGITS: usize = 1 << 23;
 

@@ -1,9 +1,8 @@
 //! The head on the CPU over plain slices: each chunk's products through `gemm` into one logits buffer that every
-//! chunk reuses (a fresh buffer per chunk faulted its pages in again, and 2²³-logit chunks crossed the allocator's
-//! threshold for unmapping them), one pass per logits row for the log-softmax statistics and one for the logits'
-//! gradient, rows in parallel (rayon), the statistics' loop compiled for AVX2 + FMA when the CPU has them;
-//! the weight's gradient accumulated in place. burn-flex runs an elementwise `exp` on one thread through libm,
-//! which made the softmax over `[tokens, vocab]` a tenth of a training step; [`exp`] vectorises.
+//! chunk reuses (a fresh buffer per chunk can fault its pages in again), one pass per logits row for the log-softmax
+//! statistics and one for the logits' gradient, rows in parallel (rayon), the statistics' loop compiled for AVX2 +
+//! FMA when the CPU has them; the weight's gradient accumulated in place. burn-flex runs an elementwise `exp` on one
+//! thread through libm, which made the softmax over `[tokens, vocab]` a tenth of a training step; [`exp`] vectorises.
 
 use std::ops::Range;
 
