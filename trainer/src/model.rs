@@ -221,27 +221,27 @@ impl Attention {
         let groups = h / kv;
         let x_is_tracked = x.is_autodiff();
         // [b, s, h*hd] -> [b, s, h, hd] -> [b, h, s, hd]
-        let q = self.q_proj.forward(x.clone()).reshape([b, s, h, hd]);
+        let q = project(&self.q_proj, x.clone()).reshape([b, s, h, hd]);
         let q = match &self.q_norm {
             Some(norm) => norm.forward(q),
             None => q,
         }
         .swap_dims(1, 2);
         // [b, s, kv*hd] -> [b, s, kv, hd] -> [b, kv, s, hd]
-        let k = self.k_proj.forward(x.clone()).reshape([b, s, kv, hd]);
+        let k = project(&self.k_proj, x.clone()).reshape([b, s, kv, hd]);
         let k = match &self.k_norm {
             Some(norm) => norm.forward(k),
             None => k,
         }
         .swap_dims(1, 2);
-        let v = self.v_proj.forward(x).reshape([b, s, kv, hd]).swap_dims(1, 2);
+        let v = project(&self.v_proj, x).reshape([b, s, kv, hd]).swap_dims(1, 2);
         let q = rope.apply(q);
         let k = rope.apply(k);
         let (k, v) = cache.append(k, v);
         if !x_is_tracked && is_cpu(&q.device()) {
             #[cfg(feature = "flex")]
             if s > 1 {
-                return self.o_proj.forward(crate::attention::causal_on_cpu(q, k, v, mask));
+                return project(&self.o_proj, crate::attention::causal_on_cpu(q, k, v, mask));
             }
             // A one-token step: burn-flex's fused attention (tiled, online softmax) over the cache's whole buffers,
             // the unfilled positions blocked; a view of the filled ones it would copy whole first, which only a
@@ -252,7 +252,7 @@ impl Attention {
                 let (k, v) = whole.unwrap_or((k, v));
                 let blocked = mask.blocked(k.dims()[2]);
                 let out = attention(q, k, v, Some(blocked), None, AttentionModuleOptions::default());
-                return self.o_proj.forward(out.swap_dims(1, 2).reshape([b, s, h * hd]));
+                return project(&self.o_proj, out.swap_dims(1, 2).reshape([b, s, h * hd]));
             }
         }
         let total = k.dims()[2];
@@ -266,8 +266,48 @@ impl Attention {
         let probs = softmax(scores, 4).reshape([b, kv, groups * s, total]);
         // [b, kv, groups*s, hd] -> [b, h, s, hd] -> [b, s, h, hd] -> [b, s, h*hd]
         let out = probs.matmul(v).reshape([b, h, s, hd]).swap_dims(1, 2).reshape([b, s, h * hd]);
-        self.o_proj.forward(out)
+        project(&self.o_proj, out)
     }
+}
+
+/// `linear.forward(x)`, with a single row on the CPU split over the threads (see [`in_column_blocks`]).
+///
+/// # Shapes
+/// - x: `[batch, seq, d_in]`
+/// - output: `[batch, seq, d_out]`
+fn project(linear: &Linear, x: Tensor<3>) -> Tensor<3> {
+    let [b, s, d_in] = x.dims();
+    let x2 = x.clone().reshape([b * s, d_in]);
+    let d_out = linear.weight.dims()[1];
+    if !one_row_on_cpu(&x2) || d_in * d_out < SPLIT_WEIGHTS {
+        return linear.forward(x);
+    }
+    let w = linear.weight.val();
+    let mut y = in_column_blocks(d_out, |cols| x2.clone().matmul(w.clone().slice([0..d_in, cols])));
+    if let Some(bias) = &linear.bias {
+        y = y + bias.val().unsqueeze();
+    }
+    y.reshape([b, s, d_out])
+}
+
+/// Weights from which a one-row product is split over the threads: below it (the 11M bench model's layers, 65k–197k
+/// weights) the split's overhead cost more than the second thread gave (decode 0.8×).
+const SPLIT_WEIGHTS: usize = 1 << 18;
+
+/// Whether `x` (`[rows, d]`) is one untracked row on the CPU: the `gemm` crate multiplies one row (a matrix-vector
+/// product) on the calling thread whatever parallelism it is asked for, so a decode step of one sequence ran every
+/// product of the model on one core.
+fn one_row_on_cpu(x: &Tensor<2>) -> bool {
+    x.dims()[0] == 1 && !x.is_autodiff() && is_cpu(&x.device()) && rayon::current_num_threads() > 1
+}
+
+/// `[1, n]` from `product(cols)` over one block of the `n` output columns per thread, in parallel, concatenated.
+fn in_column_blocks(n: usize, product: impl Fn(std::ops::Range<usize>) -> Tensor<2> + Sync) -> Tensor<2> {
+    use rayon::prelude::*;
+    let threads = rayon::current_num_threads().min(n).max(1);
+    let blocks: Vec<Tensor<2>> =
+        (0..threads).into_par_iter().map(|t| product(t * n / threads..(t + 1) * n / threads)).collect();
+    Tensor::cat(blocks, 1)
 }
 
 /// Configuration of [`Mlp`].
@@ -316,8 +356,8 @@ impl Mlp {
     /// - x: `[batch, seq, d_model]`
     /// - output: `[batch, seq, d_model]`
     fn forward(&self, x: Tensor<3>) -> Tensor<3> {
-        let gate = silu(self.gate_proj.forward(x.clone()));
-        self.down_proj.forward(gate * self.up_proj.forward(x))
+        let gate = silu(project(&self.gate_proj, x.clone()));
+        project(&self.down_proj, gate * project(&self.up_proj, x))
     }
 }
 
@@ -470,13 +510,20 @@ impl Model {
     /// - output: `[batch, seq, vocab]`
     pub fn logits(&self, hidden: Tensor<3>) -> Tensor<3> {
         match &self.lm_head {
-            Some(head) => head.forward(hidden),
+            Some(head) => project(head, hidden),
             None => {
                 let [b, s, d] = hidden.dims();
                 // [b, s, d] -> [b*s, d] @ [d, vocab] -> [b, s, vocab]
                 let w = self.embed_tokens.weight.val();
                 let vocab = w.dims()[0];
-                hidden.reshape([b * s, d]).matmul(w.transpose()).reshape([b, s, vocab])
+                let hidden = hidden.reshape([b * s, d]);
+                if one_row_on_cpu(&hidden) && vocab * d >= SPLIT_WEIGHTS {
+                    return in_column_blocks(vocab, |cols| {
+                        hidden.clone().matmul(w.clone().slice([cols, 0..d]).transpose())
+                    })
+                    .reshape([b, s, vocab]);
+                }
+                hidden.matmul(w.transpose()).reshape([b, s, vocab])
             }
         }
     }
@@ -531,6 +578,15 @@ mod tests {
         assert_same_hidden(&tracked, &plain, &config, &valid, &[(0, 70), (70, 79), (149, 1)], 0);
     }
 
+    #[test]
+    fn one_row_products_split_over_the_threads_match_the_tracked_ones() {
+        // d 512: the attention projections (512 × 512) and the head (600 × 512) are large enough to be split.
+        let config = ModelConfig::tiny(600, 512, 1);
+        let tracked = config.init(&Device::flex().autodiff());
+        let plain = tracked.valid();
+        assert_same_hidden(&tracked, &plain, &config, &[vec![true; 12]], &[(0, 10), (10, 1), (11, 1)], 0);
+    }
+
     fn assert_same_hidden(
         tracked: &Model,
         plain: &Model,
@@ -553,13 +609,15 @@ mod tests {
                     .collect();
                 let rope = Rope::new(&positions, config.head_dim, config.rope_theta, device);
                 let mask = attention_mask(valid, past, seq, device);
-                out.extend(model.hidden(tokens, &rope, &mask, &mut cache).try_into_vec_as::<f32>().unwrap());
+                let hidden = model.hidden(tokens, &rope, &mask, &mut cache);
+                out.extend(hidden.clone().try_into_vec_as::<f32>().unwrap());
+                out.extend(model.logits(hidden).try_into_vec_as::<f32>().unwrap());
             }
             out
         };
         let (want, got) = (run(tracked, &ad), run(plain, &Device::flex()));
         for (k, (g, w)) in got.iter().zip(&want).enumerate() {
-            assert!((g - w).abs() < 1e-4 * (1.0 + w.abs()), "hidden value {k}: {g} vs {w}");
+            assert!((g - w).abs() < 1e-4 * (1.0 + w.abs()), "hidden or logit value {k}: {g} vs {w}");
         }
     }
 }
