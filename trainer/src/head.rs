@@ -175,11 +175,12 @@ fn run_on_cpu(
     let [_, d] = hidden.dims();
     let device = hidden.device();
     let host = |t: Tensor<2>| t.into_data().try_into_vec::<f32>().expect("f32 activations and weights");
-    let (layout, w) = match &weight {
-        Weight::Tied(w) => (cpu::Layout::Tied, w.clone()),
-        Weight::Linear(w) => (cpu::Layout::Linear, w.clone()),
+    let vocab = weight.vocab();
+    let (layout, w) = match weight {
+        Weight::Tied(w) => (cpu::Layout::Tied, w),
+        Weight::Linear(w) => (cpu::Layout::Linear, w),
     };
-    let (vocab, weight_dims) = (weight.vocab(), w.dims());
+    let weight_dims = w.dims();
     let tensor = |v: Vec<f32>, n: usize| Tensor::<1>::from_data(TensorData::new(v, [n]), &device);
     let mut slice_grad = grad.map(|grad| {
         move |lp: &[f32], range: Range<usize>| {

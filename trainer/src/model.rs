@@ -270,20 +270,19 @@ impl Attention {
     }
 }
 
-/// `linear.forward(x)`, with a single row on the CPU split over the threads (see [`in_column_blocks`]).
+/// `linear.forward(x)`, with a single row on the CPU split over the threads (see [`splits_over_threads`]).
 ///
 /// # Shapes
 /// - x: `[batch, seq, d_in]`
 /// - output: `[batch, seq, d_out]`
 fn project(linear: &Linear, x: Tensor<3>) -> Tensor<3> {
     let [b, s, d_in] = x.dims();
-    let x2 = x.clone().reshape([b * s, d_in]);
     let d_out = linear.weight.dims()[1];
-    if !one_row_on_cpu(&x2) || d_in * d_out < SPLIT_WEIGHTS {
+    if !splits_over_threads(&x, b * s, d_in * d_out) {
         return linear.forward(x);
     }
-    let w = linear.weight.val();
-    let mut y = in_column_blocks(d_out, |cols| x2.clone().matmul(w.clone().slice([0..d_in, cols])));
+    let (x, w) = (x.reshape([1, d_in]), linear.weight.val());
+    let mut y = in_column_blocks(d_out, |cols| x.clone().matmul(w.clone().slice([0..d_in, cols])));
     if let Some(bias) = &linear.bias {
         y = y + bias.val().unsqueeze();
     }
@@ -294,11 +293,12 @@ fn project(linear: &Linear, x: Tensor<3>) -> Tensor<3> {
 /// weights) the split's overhead cost more than the second thread gave (decode 0.8×).
 const SPLIT_WEIGHTS: usize = 1 << 18;
 
-/// Whether `x` (`[rows, d]`) is one untracked row on the CPU: the `gemm` crate multiplies one row (a matrix-vector
+/// Whether the product of `rows` rows of `x` by a weight of `weights` entries is split over the threads: one untracked
+/// row on the CPU and a weight of at least [`SPLIT_WEIGHTS`]. The `gemm` crate multiplies one row (a matrix-vector
 /// product) on the calling thread whatever parallelism it is asked for, so a decode step of one sequence ran every
 /// product of the model on one core.
-fn one_row_on_cpu(x: &Tensor<2>) -> bool {
-    x.dims()[0] == 1 && !x.is_autodiff() && is_cpu(&x.device()) && rayon::current_num_threads() > 1
+fn splits_over_threads<const D: usize>(x: &Tensor<D>, rows: usize, weights: usize) -> bool {
+    rows == 1 && weights >= SPLIT_WEIGHTS && !x.is_autodiff() && is_cpu(&x.device()) && rayon::current_num_threads() > 1
 }
 
 /// `[1, n]` from `product(cols)` over one block of the `n` output columns per thread, in parallel, concatenated.
@@ -516,8 +516,9 @@ impl Model {
                 // [b, s, d] -> [b*s, d] @ [d, vocab] -> [b, s, vocab]
                 let w = self.embed_tokens.weight.val();
                 let vocab = w.dims()[0];
+                let split = splits_over_threads(&hidden, b * s, vocab * d);
                 let hidden = hidden.reshape([b * s, d]);
-                if one_row_on_cpu(&hidden) && vocab * d >= SPLIT_WEIGHTS {
+                if split {
                     return in_column_blocks(vocab, |cols| {
                         hidden.clone().matmul(w.clone().slice([cols, 0..d]).transpose())
                     })

@@ -56,9 +56,9 @@ pub(super) fn chunks(
     for start in (0..tokens).step_by(rows.max(1)) {
         let range = start..(start + rows).min(tokens);
         let n = range.len();
-        let h = &hidden[start * d..range.end * d];
+        let h = Mat { data: &hidden[start * d..range.end * d], rs: d, cs: 1 };
         let chunk = &mut logits[..n * vocab];
-        product(chunk, vocab, Mat { data: h, rs: d, cs: 1 }, w, [n, vocab, d], 1.0, false, threads);
+        product(chunk, vocab, h, w, [n, vocab, d], 1.0, false, threads);
         let chunk_stats = forward(chunk, vocab, &targets[range.clone()]);
         if let (Some(grad), Some((grad_hidden, grad_weight))) = (grad.as_mut(), grads.as_mut()) {
             let log_probs: Vec<f32> = chunk_stats.iter().map(|s| s.log_prob).collect();
@@ -66,7 +66,6 @@ pub(super) fn chunks(
             backward(chunk, vocab, &targets[range.clone()], &chunk_stats, &g);
             let g = Mat { data: chunk, rs: vocab, cs: 1 };
             product(&mut grad_hidden[start * d..range.end * d], d, g, w_t, [n, d, vocab], 1.0, false, threads);
-            let h = Mat { data: h, rs: d, cs: 1 };
             let g_t = Mat { data: chunk, rs: 1, cs: vocab };
             let h_t = Mat { data: h.data, rs: 1, cs: d };
             match layout {
