@@ -1,13 +1,17 @@
-//! Which keys each new position attends to, and the CPU's causal attention for passes that are not
-//! differentiated (prefills, log-prob scoring).
+//! Which keys each new position attends to, and the CPU's causal attention (prefills, log-prob scoring and
+//! training, differentiable).
 
 use std::cell::OnceCell;
+#[cfg(feature = "flex")]
+use std::sync::Arc;
 
 use burn::prelude::*;
 use burn::tensor::TensorData;
 
 #[cfg(feature = "flex")]
 mod cpu;
+#[cfg(feature = "flex")]
+mod tracked;
 
 /// The attention mask of `seq` new positions after `past` cached ones: causal, and blocking the key positions
 /// where `valid[row][key]` is false (left padding). A query always sees its own position, so that no row is fully
@@ -75,10 +79,12 @@ impl AttentionMask {
     }
 }
 
-/// Causal grouped-query attention on burn-flex's CPU, never differentiated: per (row, head, block of queries) the
+/// Causal grouped-query attention on burn-flex's CPU, differentiable: per (row, head, block of queries) the
 /// scores against the keys up to the block's last position only — the blocks above the diagonal are never
-/// computed —, a softmax with the vectorised `exp`, then the values; blocks in parallel. burn-flex's fused
-/// attention computes every tile of the square and a libm `exp` per score (35% + 7% of a 2048-token prefill).
+/// computed —, a softmax with the vectorised `exp`, then the values; blocks in parallel. The backward pass
+/// recomputes the probabilities a block at a time (FlashAttention-2's), so no `[seq, keys]` square is kept for it.
+/// burn-flex's fused attention computes every tile of the square and a libm `exp` per score (35% + 7% of a
+/// 2048-token prefill) and has no backward.
 ///
 /// # Shapes
 /// - q: `[batch, heads, seq, head_dim]`
@@ -87,10 +93,8 @@ impl AttentionMask {
 #[cfg(feature = "flex")]
 pub(crate) fn causal_on_cpu(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>, mask: &AttentionMask) -> Tensor<3> {
     let [batch, heads, seq, head_dim] = q.dims();
-    let [_, kv_heads, total, _] = k.dims();
+    let total = k.dims()[2];
     debug_assert_eq!((mask.past + mask.seq, mask.valid.len()), (total, batch));
-    let device = q.device();
-    let host = |t: Tensor<4>| t.into_data().try_into_vec::<f32>().expect("f32 activations");
     let key_bias: Vec<Vec<f32>> = mask
         .valid
         .iter()
@@ -98,14 +102,9 @@ pub(crate) fn causal_on_cpu(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>, mask: &Att
             (0..total).map(|j| if row.get(j).copied().unwrap_or(false) { 0.0 } else { f32::NEG_INFINITY }).collect()
         })
         .collect();
-    let shape = cpu::Shape { batch, heads, kv_heads, seq, past: mask.past, head_dim };
-    let out = cpu::attend(&host(q), &host(k), &host(v), &shape, &key_bias);
+    let out = tracked::causal_attention(q, k, v, Arc::new(tracked::KeyBias(key_bias)), mask.past);
     // [b, h, s, hd] -> [b, s, h, hd] -> [b, s, h*hd]
-    Tensor::<4>::from_data(TensorData::new(out, [batch, heads, seq, head_dim]), &device).swap_dims(1, 2).reshape([
-        batch,
-        seq,
-        heads * head_dim,
-    ])
+    out.swap_dims(1, 2).reshape([batch, seq, heads * head_dim])
 }
 
 #[cfg(all(test, feature = "flex"))]
@@ -137,42 +136,106 @@ mod tests {
         out
     }
 
+    /// One attention call's operands: (batch, heads, kv_heads, past, seq, padding of row 0) with deterministic
+    /// values; head width 16.
+    struct Case {
+        dims: [usize; 6],
+        valid: Vec<Vec<bool>>,
+        q: Vec<f32>,
+        k: Vec<f32>,
+        v: Vec<f32>,
+    }
+
+    /// One block, several with a remainder, a prefill after cached positions, more query heads than key heads.
+    fn cases() -> Vec<Case> {
+        [(1, 2, 2, 0, 9, 0), (2, 4, 2, 0, 130, 5), (2, 4, 1, 70, 75, 3), (1, 3, 3, 0, 64, 0)]
+            .into_iter()
+            .map(|(batch, heads, kv_heads, past, seq, pad)| {
+                let (total, hd) = (past + seq, 16);
+                let values = |n: usize, salt: usize| -> Vec<f32> {
+                    (0..n).map(|i| (((i * 7919 + salt * 104_729) % 2003) as f32 / 1001.5 - 1.0) * 2.0).collect()
+                };
+                Case {
+                    dims: [batch, heads, kv_heads, past, seq, hd],
+                    valid: (0..batch).map(|r| (0..total).map(|j| r > 0 || j >= pad).collect()).collect(),
+                    q: values(batch * heads * seq * hd, 1),
+                    k: values(batch * kv_heads * total * hd, 2),
+                    v: values(batch * kv_heads * total * hd, 3),
+                }
+            })
+            .collect()
+    }
+
+    impl Case {
+        fn mask(&self, device: &Device) -> AttentionMask {
+            let [_, _, _, past, seq, _] = self.dims;
+            attention_mask(&self.valid, past, seq, device)
+        }
+
+        /// q, k and v as tensors on `device`.
+        fn tensors(&self, device: &Device) -> [Tensor<4>; 3] {
+            let [batch, heads, kv_heads, past, seq, hd] = self.dims;
+            let tensor =
+                |data: &Vec<f32>, dims: [usize; 4]| Tensor::<4>::from_data(TensorData::new(data.clone(), dims), device);
+            [
+                tensor(&self.q, [batch, heads, seq, hd]),
+                tensor(&self.k, [batch, kv_heads, past + seq, hd]),
+                tensor(&self.v, [batch, kv_heads, past + seq, hd]),
+            ]
+        }
+    }
+
+    fn assert_close(got: &[f32], want: &[f32], tolerance: f32, what: &str) {
+        assert_eq!(got.len(), want.len(), "{what}: lengths");
+        for (n, (g, w)) in got.iter().zip(want).enumerate() {
+            assert!((g - w).abs() < tolerance * (1.0 + w.abs()), "{what}, value {n}: {g} vs {w}");
+        }
+    }
+
     #[test]
     fn causal_kernel_matches_the_definition_across_blocks_with_padding_a_past_and_grouped_heads() {
         let device = Device::flex();
-        // (batch, heads, kv_heads, past, seq, padding of row 0): one block, several with a remainder, a prefill
-        // after cached positions, more query heads than key heads.
-        for (batch, heads, kv_heads, past, seq, pad) in
-            [(1, 2, 2, 0, 9, 0), (2, 4, 2, 0, 130, 5), (2, 4, 1, 70, 75, 3), (1, 3, 3, 0, 64, 0)]
-        {
-            let (total, hd) = (past + seq, 16);
-            let valid: Vec<Vec<bool>> = (0..batch).map(|r| (0..total).map(|j| r > 0 || j >= pad).collect()).collect();
-            let mask = attention_mask(&valid, past, seq, &device);
-            let values = |n: usize, salt: usize| -> Vec<f32> {
-                (0..n).map(|i| (((i * 7919 + salt * 104_729) % 2003) as f32 / 1001.5 - 1.0) * 2.0).collect()
+        for case in cases() {
+            let [batch, heads, kv_heads, past, seq, hd] = case.dims;
+            let mask = case.mask(&device);
+            let want = direct(&case.q, &case.k, &case.v, [batch, heads, kv_heads, seq, past + seq, hd], &mask);
+            let [q, k, v] = case.tensors(&device);
+            let got = causal_on_cpu(q, k, v, &mask).try_into_vec_as::<f32>().unwrap();
+            assert_close(&got, &want, 2e-5, &format!("case {:?}", case.dims));
+        }
+    }
+
+    /// The attention in burn tensor ops, the scores materialised, as the model computed it before the kernel had
+    /// a backward pass.
+    fn materialised(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>, mask: &AttentionMask) -> Tensor<3> {
+        let [b, h, s, hd] = q.dims();
+        let [_, kv, total, _] = k.dims();
+        let groups = h / kv;
+        let scores = q.reshape([b, kv, groups * s, hd]).matmul(k.swap_dims(2, 3)) * (1.0 / (hd as f64).sqrt());
+        let scores = scores.reshape([b, kv, groups, s, total]) + mask.additive().clone().unsqueeze_dim::<5>(2);
+        let probs = burn::tensor::activation::softmax(scores, 4).reshape([b, kv, groups * s, total]);
+        probs.matmul(v).reshape([b, h, s, hd]).swap_dims(1, 2).reshape([b, s, h * hd])
+    }
+
+    #[test]
+    fn causal_kernel_gradients_match_the_materialised_scores() {
+        let device = Device::flex().autodiff();
+        for case in cases() {
+            let mask = case.mask(&device);
+            // A loss that weighs every output differently: Σ out ⊙ w.
+            let grads_of = |attend: &dyn Fn(Tensor<4>, Tensor<4>, Tensor<4>) -> Tensor<3>| {
+                let [q, k, v] = case.tensors(&device).map(Tensor::require_grad);
+                let out = attend(q.clone(), k.clone(), v.clone());
+                let n = out.shape().num_elements();
+                let w: Vec<f32> = (0..n).map(|i| ((i * 31 % 17) as f32 - 8.0) / 8.0).collect();
+                let w = Tensor::<1>::from_data(TensorData::new(w, [n]), &device).reshape(out.dims());
+                let grads = (out * w).sum().backward();
+                [q, k, v].map(|t| t.grad(&grads).expect("a gradient").try_into_vec_as::<f32>().unwrap())
             };
-            let (q, k, v) = (
-                values(batch * heads * seq * hd, 1),
-                values(batch * kv_heads * total * hd, 2),
-                values(batch * kv_heads * total * hd, 3),
-            );
-            let want = direct(&q, &k, &v, [batch, heads, kv_heads, seq, total, hd], &mask);
-            let tensor = |data: &Vec<f32>, dims: [usize; 4]| {
-                Tensor::<4>::from_data(TensorData::new(data.clone(), dims), &device)
-            };
-            let got = causal_on_cpu(
-                tensor(&q, [batch, heads, seq, hd]),
-                tensor(&k, [batch, kv_heads, total, hd]),
-                tensor(&v, [batch, kv_heads, total, hd]),
-                &mask,
-            )
-            .try_into_vec_as::<f32>()
-            .unwrap();
-            for (n, (g, w)) in got.iter().zip(&want).enumerate() {
-                assert!(
-                    (g - w).abs() < 2e-5 * (1.0 + w.abs()),
-                    "case {batch}/{heads}/{past}/{seq}, value {n}: {g} vs {w}"
-                );
+            let got = grads_of(&|q, k, v| causal_on_cpu(q, k, v, &mask));
+            let want = grads_of(&|q, k, v| materialised(q, k, v, &mask));
+            for (name, (g, w)) in ["q", "k", "v"].iter().zip(got.iter().zip(&want)) {
+                assert_close(g, w, 1e-4, &format!("case {:?}, ∂{name}", case.dims));
             }
         }
     }

@@ -238,15 +238,15 @@ impl Attention {
         let q = rope.apply(q);
         let k = rope.apply(k);
         let (k, v) = cache.append(k, v);
+        #[cfg(feature = "flex")]
+        if s > 1 && is_cpu(&q.device()) {
+            return project(&self.o_proj, crate::attention::causal_on_cpu(q, k, v, mask));
+        }
         if !x_is_tracked && is_cpu(&q.device()) {
-            #[cfg(feature = "flex")]
-            if s > 1 {
-                return project(&self.o_proj, crate::attention::causal_on_cpu(q, k, v, mask));
-            }
             // A one-token step: burn-flex's fused attention (tiled, online softmax) over the cache's whole buffers,
             // the unfilled positions blocked; a view of the filled ones it would copy whole first, which only a
             // single row is faster for than the materialised scores below (8 rows at context 2048: 212.8 vs 375.2
-            // tokens/s). Training keeps the materialised scores (neither kernel has a backward).
+            // tokens/s).
             let whole = cache.buffers();
             if b == 1 || whole.is_some() {
                 let (k, v) = whole.unwrap_or((k, v));

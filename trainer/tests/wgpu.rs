@@ -8,7 +8,7 @@ use std::path::Path;
 
 use burn::prelude::*;
 use burn::tensor::TensorData;
-use cir_trainer::{DeviceKind, SamplingParams, generate, load_hf_dir};
+use cir_trainer::{DeviceKind, SamplingParams, generate, load_hf_dir, token_log_probs};
 
 /// GPU reductions run in another order than the CPU's: a looser tolerance than the 1e-4 of
 /// the CPU reference tests.
@@ -48,6 +48,38 @@ fn wgpu_matches_the_cpu_backend() {
     for (a, b) in a.iter().zip(&b) {
         assert_eq!(a.tokens, b.tokens);
         assert!(b.logprobs.iter().all(|l| l.is_finite()), "{:?}", b.logprobs);
+    }
+}
+
+/// The gradients of a loss of the log-probs through the whole model: on the CPU the attention's own backward pass
+/// (recomputed probabilities), on wgpu burn's autodiff over the materialised scores.
+#[test]
+fn wgpu_gradients_match_the_cpu_backend() {
+    if !vulkan_driver_present() {
+        assert!(std::env::var_os("CI").is_none(), "no Vulkan driver installed (apt-get install mesa-vulkan-drivers)");
+        eprintln!("skipped: no Vulkan driver (apt-get install mesa-vulkan-drivers)");
+        return;
+    }
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/qwen2-tiny");
+    let ids: Vec<i64> = (0..2 * 12).map(|i| (i * 37 + 5) % 250).collect();
+    let grads = |kind: DeviceKind| {
+        let device = kind.device().expect("compiled in").autodiff();
+        let (config, model) = load_hf_dir(&dir, &device).expect("loads");
+        let tokens = Tensor::<2, Int>::from_data(TensorData::new(ids.clone(), [2, 12]), &device);
+        let logits = model.forward(tokens.clone().slice([0..2, 0..11]), &config);
+        let lp = token_log_probs(logits, tokens.slice([0..2, 1..12]));
+        let weights =
+            Tensor::<1>::from_data(TensorData::new((0..22).map(|i| (i % 5) as f32 - 2.0).collect(), [22]), &device);
+        let grads = (lp.reshape([22]) * weights).sum().backward();
+        let attn = &model.layers[0].self_attn;
+        [&attn.q_proj.weight, &attn.k_proj.weight, &attn.v_proj.weight, &model.embed_tokens.weight]
+            .map(|p| p.val().grad(&grads).expect("a gradient").try_into_vec_as::<f32>().expect("f32"))
+    };
+    let (cpu, gpu) = (grads(DeviceKind::Cpu), grads(DeviceKind::Wgpu));
+    for (name, (c, g)) in ["q_proj", "k_proj", "v_proj", "embed_tokens"].iter().zip(cpu.iter().zip(&gpu)) {
+        let scale = c.iter().fold(1.0f32, |m, x| m.max(x.abs()));
+        let diff = c.iter().zip(g).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+        assert!(diff <= TOL * scale, "{name}: cpu vs wgpu max-abs gradient diff {diff} (largest {scale})");
     }
 }
 

@@ -5,8 +5,11 @@ use std::cell::RefCell;
 
 use rayon::prelude::*;
 
-use crate::fastmath::{LANES, exp, max};
+use crate::fastmath::{LANES, exp, max, with_avx2_fma};
 use crate::product::{Mat, product};
+
+mod backward;
+pub(super) use backward::{Saved, attend_backward};
 
 /// Queries per block: the block's scores (`BLOCK × keys` floats, 512 KiB at 2048 keys) stay in the core's cache
 /// between the two products, and a block wastes at most half of its `BLOCK × BLOCK` diagonal square.
@@ -32,23 +35,25 @@ pub(super) struct Shape {
 
 /// `softmax(q kᵀ / √d + mask) v` for every head: `q` is `[batch, heads, seq, head_dim]`, `k` and `v` are
 /// `[batch, kv_heads, past + seq, head_dim]`, row-major; `key_bias[row][key]` is 0 for a valid key and `-inf` for
-/// padding. New position `i` sees the keys before `past + i` that its row marks valid, and itself. Returns
-/// `[batch, heads, seq, head_dim]`.
-pub(super) fn attend(q: &[f32], k: &[f32], v: &[f32], shape: &Shape, key_bias: &[Vec<f32>]) -> Vec<f32> {
+/// padding. New position `i` sees the keys before `past + i` that its row marks valid, and itself. Returns the
+/// output, `[batch, heads, seq, head_dim]`, and the log of each query's softmax denominator (the scores' log-sum-exp,
+/// `[batch, heads, seq]`), from which the backward pass recomputes the probabilities.
+pub(super) fn attend(q: &[f32], k: &[f32], v: &[f32], shape: &Shape, key_bias: &[Vec<f32>]) -> (Vec<f32>, Vec<f32>) {
     let Shape { batch, heads, kv_heads, seq, past, head_dim: hd } = *shape;
     let total = past + seq;
-    assert_eq!(q.len(), batch * heads * seq * hd, "query shape");
-    assert_eq!((k.len(), v.len()), (batch * kv_heads * total * hd, batch * kv_heads * total * hd), "key/value shape");
-    assert!(key_bias.len() == batch && key_bias.iter().all(|b| b.len() == total), "mask shape");
+    shape.check(q, k, v, key_bias);
     let groups = heads / kv_heads;
-    let scale = 1.0 / (hd as f32).sqrt();
+    let scale = shape.scale();
     let mut out = vec![0.0f32; q.len()];
-    out.par_chunks_mut(seq * hd).enumerate().for_each(|(bh, head_out)| {
+    let mut lse = vec![0.0f32; batch * heads * seq];
+    let per_head = out.par_chunks_mut(seq * hd).zip(lse.par_chunks_mut(seq));
+    per_head.enumerate().for_each(|(bh, (head_out, head_lse))| {
         let (row, head) = (bh / heads, bh % heads);
         let kv_at = (row * kv_heads + head / groups) * total * hd;
         let (k, v) = (&k[kv_at..kv_at + total * hd], &v[kv_at..kv_at + total * hd]);
         let q = &q[bh * seq * hd..(bh + 1) * seq * hd];
-        head_out.par_chunks_mut(BLOCK * hd).enumerate().for_each(|(block, out)| {
+        let blocks = head_out.par_chunks_mut(BLOCK * hd).zip(head_lse.par_chunks_mut(BLOCK));
+        blocks.enumerate().for_each(|(block, (out, lse))| {
             let first = block * BLOCK;
             let rows = out.len() / hd;
             // Keys up to the block's last position: everything to the right is blocked for every query in it.
@@ -62,8 +67,13 @@ pub(super) fn attend(q: &[f32], k: &[f32], v: &[f32], shape: &Shape, key_bias: &
                 product(scores, keys, q, kt, [rows, keys, hd], scale, false, 1);
                 let sums: Vec<f32> = scores
                     .chunks_exact_mut(keys)
+                    .zip(lse.iter_mut())
                     .enumerate()
-                    .map(|(i, r)| softmax_row(r, &key_bias[row][..keys], past + first + i))
+                    .map(|(i, (r, lse))| {
+                        let (max, sum) = softmax_row(r, &key_bias[row][..keys], past + first + i);
+                        *lse = max + sum.ln();
+                        sum
+                    })
                     .collect();
                 // out[i] = Σ_j e[i][j] · v[j], then / Σ_j e[i][j]
                 let (e, v) = (Mat { data: scores, rs: keys, cs: 1 }, Mat { data: &v[..keys * hd], rs: hd, cs: 1 });
@@ -75,29 +85,32 @@ pub(super) fn attend(q: &[f32], k: &[f32], v: &[f32], shape: &Shape, key_bias: &
             });
         });
     });
-    out
+    (out, lse)
 }
+
+impl Shape {
+    /// `1 / √head_dim`, the scores' scale.
+    pub(super) fn scale(&self) -> f32 {
+        1.0 / (self.head_dim as f32).sqrt()
+    }
+
+    /// Panics unless the operands have this shape.
+    pub(super) fn check(&self, q: &[f32], k: &[f32], v: &[f32], key_bias: &[Vec<f32>]) {
+        let Shape { batch, heads, kv_heads, seq, past, head_dim } = *self;
+        let kv_len = batch * kv_heads * (past + seq) * head_dim;
+        assert!(kv_heads > 0 && heads % kv_heads == 0, "query heads in groups of the key/value heads");
+        assert_eq!(q.len(), batch * heads * seq * head_dim, "query shape");
+        assert_eq!((k.len(), v.len()), (kv_len, kv_len), "key/value shape");
+        assert!(key_bias.len() == batch && key_bias.iter().all(|b| b.len() == past + seq), "mask shape");
+    }
+}
+
+with_avx2_fma!(fn softmax_row(row: &mut [f32], bias: &[f32], at: usize) -> (f32, f32) = softmax_row_baseline);
 
 /// Replaces a row of scores by `exp(score + bias − max)` over the keys before `at` and at `at` itself (which
-/// ignores its bias), 0 after it; returns the sum.
-fn softmax_row(row: &mut [f32], bias: &[f32], at: usize) -> f32 {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-        #[allow(unsafe_code)]
-        // SAFETY: the CPU has the features `softmax_row_avx2` is compiled for (checked just above).
-        return unsafe { softmax_row_avx2(row, bias, at) };
-    }
-    softmax_row_baseline(row, bias, at)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn softmax_row_avx2(row: &mut [f32], bias: &[f32], at: usize) -> f32 {
-    softmax_row_baseline(row, bias, at)
-}
-
+/// ignores its bias), 0 after it; returns the max and the sum.
 #[inline(always)]
-fn softmax_row_baseline(row: &mut [f32], bias: &[f32], at: usize) -> f32 {
+fn softmax_row_baseline(row: &mut [f32], bias: &[f32], at: usize) -> (f32, f32) {
     let (seen, after) = row.split_at_mut(at + 1);
     after.fill(0.0);
     for (x, b) in seen[..at].iter_mut().zip(bias) {
@@ -117,5 +130,5 @@ fn softmax_row_baseline(row: &mut [f32], bias: &[f32], at: usize) -> f32 {
         *x = exp(*x - max);
         sum += *x;
     }
-    sum
+    (max, sum)
 }

@@ -8,7 +8,7 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 
-use crate::fastmath::{LANES, exp, max};
+use crate::fastmath::{LANES, exp, max, with_avx2_fma};
 use crate::product::{Mat, product};
 
 /// How the head's weight is laid out.
@@ -111,22 +111,7 @@ fn backward(rows: &mut [f32], vocab: usize, targets: &[u32], stats: &[RowStats],
     );
 }
 
-/// [`row_stats`] for AVX2 + FMA when the CPU has them (checked once and cached by the standard library).
-fn forward_row(row: &mut [f32], target: usize) -> RowStats {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-        #[allow(unsafe_code)]
-        // SAFETY: the CPU has the features `row_stats_avx2` is compiled for (checked just above).
-        return unsafe { row_stats_avx2(row, target) };
-    }
-    row_stats(row, target)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn row_stats_avx2(row: &mut [f32], target: usize) -> RowStats {
-    row_stats(row, target)
-}
+with_avx2_fma!(fn forward_row(row: &mut [f32], target: usize) -> RowStats = row_stats);
 
 #[inline(always)]
 fn row_stats(row: &mut [f32], target: usize) -> RowStats {
