@@ -1,16 +1,16 @@
 //! Arithmetic written so the compiler vectorises it, for the CPU kernels of [`crate::head`] and the attention:
 //! burn-flex runs an elementwise `exp` on one thread through libm.
 
-/// Defines `fn $name(args) -> ret` that runs `$body` (an `#[inline(always)]` function of the same arguments) compiled
+/// Defines `fn $name(args) [-> ret]` that runs `$body` (an `#[inline(always)]` function of the same arguments) compiled
 /// for AVX2 + FMA when the CPU has them (checked once and cached by the standard library), else as the baseline
 /// target compiles it: the row loops of the CPU kernels vectorise twice as wide.
 macro_rules! with_avx2_fma {
-    ($vis:vis fn $name:ident($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty = $body:ident) => {
-        $vis fn $name($($arg: $ty),*) -> $ret {
+    ($vis:vis fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? = $body:ident) => {
+        $vis fn $name($($arg: $ty),*) $(-> $ret)? {
             #[cfg(target_arch = "x86_64")]
             {
                 #[target_feature(enable = "avx2,fma")]
-                fn avx2_fma($($arg: $ty),*) -> $ret {
+                fn avx2_fma($($arg: $ty),*) $(-> $ret)? {
                     $body($($arg),*)
                 }
                 if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {

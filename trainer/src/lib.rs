@@ -49,6 +49,8 @@ mod cache;
 mod chat;
 mod checkpoint;
 mod config;
+#[cfg(feature = "flex")]
+mod cpu_ops;
 pub mod demo;
 mod device;
 mod error;

@@ -223,14 +223,14 @@ impl Attention {
         // [b, s, h*hd] -> [b, s, h, hd] -> [b, h, s, hd]
         let q = project(&self.q_proj, x.clone()).reshape([b, s, h, hd]);
         let q = match &self.q_norm {
-            Some(norm) => norm.forward(q),
+            Some(norm) => normalise(norm, q),
             None => q,
         }
         .swap_dims(1, 2);
         // [b, s, kv*hd] -> [b, s, kv, hd] -> [b, kv, s, hd]
         let k = project(&self.k_proj, x.clone()).reshape([b, s, kv, hd]);
         let k = match &self.k_norm {
-            Some(norm) => norm.forward(k),
+            Some(norm) => normalise(norm, k),
             None => k,
         }
         .swap_dims(1, 2);
@@ -310,6 +310,15 @@ fn in_column_blocks(n: usize, product: impl Fn(std::ops::Range<usize>) -> Tensor
     Tensor::cat(blocks, 1)
 }
 
+/// `norm.forward(x)`, on the CPU as one operation (see [`crate::cpu_ops`]).
+fn normalise<const D: usize>(norm: &RmsNorm, x: Tensor<D>) -> Tensor<D> {
+    #[cfg(feature = "flex")]
+    if is_cpu(&x.device()) {
+        return crate::cpu_ops::rms_norm(x, norm.gamma.val(), norm.epsilon);
+    }
+    norm.forward(x)
+}
+
 /// Configuration of [`Mlp`].
 #[derive(Debug, Clone)]
 pub struct MlpConfig {
@@ -356,8 +365,12 @@ impl Mlp {
     /// - x: `[batch, seq, d_model]`
     /// - output: `[batch, seq, d_model]`
     fn forward(&self, x: Tensor<3>) -> Tensor<3> {
-        let gate = silu(project(&self.gate_proj, x.clone()));
-        project(&self.down_proj, gate * project(&self.up_proj, x))
+        let (gate, up) = (project(&self.gate_proj, x.clone()), project(&self.up_proj, x));
+        #[cfg(feature = "flex")]
+        if is_cpu(&gate.device()) {
+            return project(&self.down_proj, crate::cpu_ops::swiglu(gate, up));
+        }
+        project(&self.down_proj, silu(gate) * up)
     }
 }
 
@@ -379,8 +392,8 @@ impl DecoderLayer {
     /// - x: `[batch, seq, d_model]`
     /// - output: `[batch, seq, d_model]`
     fn forward(&self, x: Tensor<3>, rope: &Rope, mask: &AttentionMask, cache: &mut LayerCache) -> Tensor<3> {
-        let h = x.clone() + self.self_attn.forward(self.input_layernorm.forward(x), rope, mask, cache);
-        h.clone() + self.mlp.forward(self.post_attention_layernorm.forward(h))
+        let h = x.clone() + self.self_attn.forward(normalise(&self.input_layernorm, x), rope, mask, cache);
+        h.clone() + self.mlp.forward(normalise(&self.post_attention_layernorm, h))
     }
 }
 
@@ -500,7 +513,7 @@ impl Model {
         for (layer, c) in self.layers.iter().zip(cache.layers_mut()) {
             x = layer.forward(x, rope, mask, c);
         }
-        self.norm.forward(x)
+        normalise(&self.norm, x)
     }
 
     /// The LM head: hidden states to logits.

@@ -14,9 +14,9 @@ use burn::backend::flex::FlexTensor;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Backend, Dispatch, Flex, backend_extension};
 use burn::prelude::*;
-use burn::tensor::TensorData;
 
 use super::cpu::{self, Saved, Shape};
+use crate::cpu_ops::{slice, tensor};
 
 /// The keys each query may see besides the causal rule: 0 for a valid key, `-inf` for padding, per batch row.
 #[derive(Debug)]
@@ -123,13 +123,4 @@ fn shape_of(q: &FlexTensor, k: &FlexTensor, past: usize) -> Shape {
     let (q, k) = (q.layout().shape(), k.layout().shape());
     assert!(q.len() == 4 && k.len() == 4 && k[2] == past + q[2], "attention operands of rank 4, keys after `past`");
     Shape { batch: q[0], heads: q[1], kv_heads: k[1], seq: q[2], past, head_dim: q[3] }
-}
-
-fn slice(t: &FlexTensor) -> &[f32] {
-    t.as_slice::<f32>().expect("contiguous f32 attention operands")
-}
-
-/// A contiguous tensor of `data` in the shape of `like`.
-fn tensor(data: Vec<f32>, like: &FlexTensor) -> FlexTensor {
-    FlexTensor::from_data(TensorData::new(data, like.layout().shape().clone()))
 }

@@ -94,7 +94,7 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
-with_avx2_fma!(fn grad_row(p: &mut [f32], ds: &mut [f32], bias: &[f32], at: usize, lse: f32, delta: f32) -> () = grad_row_body);
+with_avx2_fma!(fn grad_row(p: &mut [f32], ds: &mut [f32], bias: &[f32], at: usize, lse: f32, delta: f32) = grad_row_body);
 
 /// Turns a row of scaled scores `p` into probabilities `exp(score + bias − lse)` over the keys before `at` and at
 /// `at` itself (which ignores its bias), 0 after it, and the row `ds` of `∂out · v` into `p ⊙ (ds − delta)`.
