@@ -6,9 +6,11 @@
 use burn::backend::flex::FlexTensor;
 use burn::tensor::TensorData;
 
+mod adamw;
 mod rms_norm;
 mod swiglu;
 
+pub(crate) use adamw::{Hyper, adamw_step};
 pub(crate) use rms_norm::rms_norm;
 pub(crate) use swiglu::swiglu;
 

@@ -176,7 +176,8 @@ pub fn warm_start(
         micro_batch_tokens: config.optim.micro_batch_tokens,
         seed: config.seed,
     };
-    let mut optim = burn::optim::AdamWConfig::new().with_weight_decay(0.0).init();
+    // burn's `AdamWConfig` defaults (β 0.9 / 0.999, ε 1e-5), no weight decay.
+    let mut optim = crate::optim::AdamW::init(0.9, 0.999, 1e-5, 0.0);
     let rows = crate::sft::rows(&demos);
     let mut history = String::new();
     let mut failed = None;

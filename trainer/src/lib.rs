@@ -62,6 +62,7 @@ mod loader;
 mod model;
 pub mod models;
 pub mod objective;
+pub mod optim;
 pub mod params;
 pub mod plot;
 mod policy;

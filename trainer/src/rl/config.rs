@@ -259,12 +259,7 @@ impl Default for ObjectiveConfig {
 impl OptimConfig {
     /// A fresh AdamW with these β, ε and weight decay (the learning rate is given at each step).
     pub fn optimizer(&self) -> burn::optim::ModuleOptimizer {
-        burn::optim::AdamWConfig::new()
-            .with_beta_1(self.beta1)
-            .with_beta_2(self.beta2)
-            .with_epsilon(self.eps)
-            .with_weight_decay(self.weight_decay)
-            .init()
+        crate::optim::AdamW::init(self.beta1, self.beta2, self.eps, self.weight_decay)
     }
 }
 
