@@ -3,15 +3,21 @@
 //! autodiff keeps every intermediate until the backward pass, allocates a fresh tensor per op in both passes (each
 //! faulting in fresh pages), and burn-flex runs transcendental functions through libm on one thread.
 
+use std::ops::Deref;
+
 use burn::backend::flex::FlexTensor;
+use burn::backend::{BackendTensor, DispatchTensorKind};
+use burn::prelude::*;
 use burn::tensor::TensorData;
 
 mod adamw;
 mod rms_norm;
+mod rope;
 mod swiglu;
 
 pub(crate) use adamw::{Hyper, adamw_step};
 pub(crate) use rms_norm::rms_norm;
+pub(crate) use rope::rope_heads_first;
 pub(crate) use swiglu::swiglu;
 
 /// Elements per parallel task of the elementwise loops: a decode step's few thousand stay on one thread.
@@ -25,4 +31,27 @@ pub(crate) fn slice(t: &FlexTensor) -> &[f32] {
 /// A contiguous tensor of `data` in the shape of `like`.
 pub(crate) fn tensor(data: Vec<f32>, like: &FlexTensor) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(data, like.layout().shape().clone()))
+}
+
+/// The values of a burn-flex float tensor in place, without the copy `into_data` makes of a shared tensor (a view is
+/// made contiguous first).
+pub(crate) struct Host(FlexTensor);
+
+impl Deref for Host {
+    type Target = [f32];
+
+    fn deref(&self) -> &[f32] {
+        slice(&self.0)
+    }
+}
+
+/// [`Host`] of a tensor on burn-flex (not tracked).
+///
+/// # Panics
+/// When the tensor is on another backend or tracked: the callers take the CPU's paths only on burn-flex's tensors.
+pub(crate) fn host<const D: usize>(t: Tensor<D>) -> Host {
+    match t.into_dispatch().kind {
+        DispatchTensorKind::Flex(BackendTensor::Float(t)) => Host(t.to_contiguous()),
+        _ => panic!("a float tensor of burn-flex, not tracked"),
+    }
 }

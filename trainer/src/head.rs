@@ -161,8 +161,8 @@ fn run(
     run_in_tensor_ops(model, hidden, targets, grad, rows)
 }
 
-/// [`run`] over host slices: one copy of the hidden states and of the weight out of burn, the products and the
-/// softmax arithmetic in `cpu`, and the results back as tensors.
+/// [`run`] over host slices: the hidden states and the weight read in place, the products and the softmax arithmetic
+/// in `cpu`, and the results back as tensors.
 #[cfg(feature = "flex")]
 fn run_on_cpu(
     model: &Model,
@@ -174,7 +174,6 @@ fn run_on_cpu(
     let weight = Weight::of(model);
     let [_, d] = hidden.dims();
     let device = hidden.device();
-    let host = |t: Tensor<2>| t.into_data().try_into_vec::<f32>().expect("f32 activations and weights");
     let vocab = weight.vocab();
     let (layout, w) = match weight {
         Weight::Tied(w) => (cpu::Layout::Tied, w),
@@ -189,8 +188,8 @@ fn run_on_cpu(
         }
     });
     let out = cpu::chunks(
-        &host(hidden),
-        &host(w),
+        &crate::cpu_ops::host(hidden),
+        &crate::cpu_ops::host(w),
         layout,
         [d, vocab],
         targets,

@@ -125,6 +125,20 @@ impl Rope {
         let rotated = Tensor::cat(vec![x2.neg(), x1], 3);
         x * self.cos.clone() + rotated * self.sin.clone()
     }
+
+    /// Rotates the heads of `x` by their positions and moves the heads before the positions; on the CPU in one
+    /// operation (see [`crate::cpu_ops`]).
+    ///
+    /// # Shapes
+    /// - x: `[batch, seq, heads, head_dim]`
+    /// - output: `[batch, heads, seq, head_dim]`
+    fn heads_first(&self, x: Tensor<4>) -> Tensor<4> {
+        #[cfg(feature = "flex")]
+        if is_cpu(&x.device()) {
+            return crate::cpu_ops::rope_heads_first(x, self.cos.clone(), self.sin.clone());
+        }
+        self.apply(x.swap_dims(1, 2))
+    }
 }
 
 /// Configuration of [`Attention`].
@@ -220,23 +234,19 @@ impl Attention {
         let (h, kv, hd) = (self.n_heads, self.n_kv_heads, self.head_dim);
         let groups = h / kv;
         let x_is_tracked = x.is_autodiff();
-        // [b, s, h*hd] -> [b, s, h, hd] -> [b, h, s, hd]
+        // [b, s, h*hd] -> [b, s, h, hd] -> rotated, [b, h, s, hd]
         let q = project(&self.q_proj, x.clone()).reshape([b, s, h, hd]);
-        let q = match &self.q_norm {
+        let q = rope.heads_first(match &self.q_norm {
             Some(norm) => normalise(norm, q),
             None => q,
-        }
-        .swap_dims(1, 2);
-        // [b, s, kv*hd] -> [b, s, kv, hd] -> [b, kv, s, hd]
+        });
+        // [b, s, kv*hd] -> [b, s, kv, hd] -> rotated, [b, kv, s, hd]
         let k = project(&self.k_proj, x.clone()).reshape([b, s, kv, hd]);
-        let k = match &self.k_norm {
+        let k = rope.heads_first(match &self.k_norm {
             Some(norm) => normalise(norm, k),
             None => k,
-        }
-        .swap_dims(1, 2);
+        });
         let v = project(&self.v_proj, x).reshape([b, s, kv, hd]).swap_dims(1, 2);
-        let q = rope.apply(q);
-        let k = rope.apply(k);
         let (k, v) = cache.append(k, v);
         #[cfg(feature = "flex")]
         if s > 1 && is_cpu(&q.device()) {
@@ -590,6 +600,31 @@ mod tests {
         }
         let valid = vec![(0..150).map(|j| j >= 3).collect(), vec![true; 150]];
         assert_same_hidden(&tracked, &plain, &config, &valid, &[(0, 70), (70, 79), (149, 1)], 0);
+    }
+
+    #[test]
+    fn rotated_heads_and_their_gradient_match_the_tensor_ops() {
+        let device = Device::flex().autodiff();
+        let (b, s, h, hd) = (2, 7, 3, 8);
+        // Row 1 left-padded: positions that differ per row.
+        let positions = vec![(0..s).collect::<Vec<_>>(), (0..s).map(|p: usize| p.saturating_sub(2)).collect()];
+        let rope = Rope::new(&positions, hd, 10_000.0, &device);
+        let values: Vec<f32> = (0..b * s * h * hd).map(|i| ((i * 7919 % 1009) as f32 / 504.5 - 1.0) * 3.0).collect();
+        let weights: Vec<f32> = (0..b * h * s * hd).map(|i| ((i * 31 % 17) as f32 - 8.0) / 8.0).collect();
+        let run = |fused: bool| {
+            let x = Tensor::<4>::from_data(TensorData::new(values.clone(), [b, s, h, hd]), &device).require_grad();
+            let out = if fused { rope.heads_first(x.clone()) } else { rope.apply(x.clone().swap_dims(1, 2)) };
+            let w = Tensor::<4>::from_data(TensorData::new(weights.clone(), [b, h, s, hd]), &device);
+            let grads = (out.clone() * w).sum().backward();
+            let grad = x.grad(&grads).expect("∂x");
+            [out.try_into_vec_as::<f32>().unwrap(), grad.try_into_vec_as::<f32>().unwrap()]
+        };
+        let (got, want) = (run(true), run(false));
+        for (name, (g, w)) in ["output", "∂x"].iter().zip(got.iter().zip(&want)) {
+            for (k, (a, e)) in g.iter().zip(w).enumerate() {
+                assert!((a - e).abs() <= 1e-6 * (1.0 + e.abs()), "{name} {k}: {a} vs {e}");
+            }
+        }
     }
 
     #[test]
