@@ -49,8 +49,12 @@ pub(crate) fn exp(x: f32) -> f32 {
     const LOG2E: f32 = std::f32::consts::LOG2_E;
     const LN2_HI: f32 = 0.693_359_4;
     const LN2_LO: f32 = -2.121_944_4e-4;
+    // 1.5 · 2²³: `y + SHIFT` rounds `y` to the nearest integer and leaves it in the low bits of the sum, so neither
+    // the rounding nor `2^n` needs a float-to-int conversion (Rust's saturating `as` does not vectorise).
+    const SHIFT: f32 = 12_582_912.0;
     let x = x.clamp(-87.3, 88.3);
-    let n = (x * LOG2E).round();
+    let t = x * LOG2E + SHIFT;
+    let n = t - SHIFT;
     let r = x - n * LN2_HI - n * LN2_LO;
     // Plain `*` and `+`: `mul_add` is a libm call where the baseline target has no FMA.
     let p = 1.987_569_1e-4_f32;
@@ -60,7 +64,9 @@ pub(crate) fn exp(x: f32) -> f32 {
     let p = p * r + 1.666_666_5e-1;
     let p = p * r + 5e-1;
     let p = p * r * r + r + 1.0;
-    p * f32::from_bits(((n as i32 + 127) as u32) << 23)
+    // The low bits of `t` hold n (−126 ≤ n ≤ 127 after the clamp); shifted into the exponent field they give 2^n,
+    // the sum's own exponent bits shifted out.
+    p * f32::from_bits(t.to_bits().wrapping_add(127) << 23)
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use std::cell::RefCell;
 
 use rayon::prelude::*;
 
-use crate::fastmath::{LANES, exp, max, with_avx2_fma};
+use crate::fastmath::{LANES, exp, with_avx2_fma};
 use crate::product::{Mat, product};
 
 mod backward;
@@ -108,26 +108,34 @@ impl Shape {
 with_avx2_fma!(fn softmax_row(row: &mut [f32], bias: &[f32], at: usize) -> (f32, f32) = softmax_row_baseline);
 
 /// Replaces a row of scores by `exp(score + bias − max)` over the keys before `at` and at `at` itself (which
-/// ignores its bias), 0 after it; returns the max and the sum.
+/// ignores its bias), 0 after it; returns the max and the sum. The bias is added in both passes rather than
+/// stored: a third pass over the row cost more than the two additions.
 #[inline(always)]
 fn softmax_row_baseline(row: &mut [f32], bias: &[f32], at: usize) -> (f32, f32) {
     let (seen, after) = row.split_at_mut(at + 1);
     after.fill(0.0);
-    for (x, b) in seen[..at].iter_mut().zip(bias) {
-        *x += b;
+    let (earlier, own) = seen.split_at_mut(at);
+    let bias = &bias[..at];
+    let mut lanes = [f32::NEG_INFINITY; LANES];
+    let (mut chunks, mut bias_chunks) = (earlier.chunks_exact(LANES), bias.chunks_exact(LANES));
+    for (chunk, b) in (&mut chunks).zip(&mut bias_chunks) {
+        for ((m, &x), &b) in lanes.iter_mut().zip(chunk).zip(b) {
+            *m = m.max(x + b);
+        }
     }
-    let max = max(seen);
+    let tail = chunks.remainder().iter().zip(bias_chunks.remainder()).map(|(x, b)| x + b);
+    let max = tail.chain(lanes).fold(own[0], f32::max);
     let mut sums = [0.0f32; LANES];
-    let mut chunks = seen.chunks_exact_mut(LANES);
-    for chunk in &mut chunks {
-        for (x, s) in chunk.iter_mut().zip(&mut sums) {
-            *x = exp(*x - max);
+    let (mut chunks, mut bias_chunks) = (earlier.chunks_exact_mut(LANES), bias.chunks_exact(LANES));
+    for (chunk, b) in (&mut chunks).zip(&mut bias_chunks) {
+        for ((x, s), &b) in chunk.iter_mut().zip(&mut sums).zip(b) {
+            *x = exp(*x + b - max);
             *s += *x;
         }
     }
     let mut sum = sums.iter().sum::<f32>();
-    for x in chunks.into_remainder() {
-        *x = exp(*x - max);
+    for (x, b) in chunks.into_remainder().iter_mut().zip(bias_chunks.remainder()).chain([(&mut own[0], &0.0)]) {
+        *x = exp(*x + b - max);
         sum += *x;
     }
     (max, sum)
