@@ -21,7 +21,7 @@ pub(crate) use rope::rope_heads_first;
 pub(crate) use swiglu::swiglu;
 
 /// Elements per parallel task of the elementwise loops: a decode step's few thousand stay on one thread.
-const TASK: usize = 1 << 14;
+pub(crate) const TASK: usize = 1 << 14;
 
 /// The values of a contiguous f32 tensor.
 pub(crate) fn slice(t: &FlexTensor) -> &[f32] {

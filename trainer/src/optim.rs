@@ -1,9 +1,7 @@
 //! AdamW as burn defines it (the same state, so checkpoints of either load into the other), its step on the CPU
 //! one fused pass per parameter (see `cpu_ops::adamw`), elsewhere burn's own.
 
-use burn::optim::{
-    AdamW as BurnAdamW, AdamWConfig, AdamWState, AdaptiveMomentumState, LearningRate, ModuleOptimizer, Optimizer,
-};
+use burn::optim::{AdamW as BurnAdamW, AdamWConfig, AdamWState, LearningRate, ModuleOptimizer, Optimizer};
 use burn::prelude::*;
 
 /// AdamW with decoupled weight decay (torch's `AdamW`, no AMSGrad).
@@ -79,7 +77,7 @@ impl AdamW {
             correction_2: 1.0 - self.beta_2.powi(t),
         };
         let [tensor, moment_1, moment_2] = crate::cpu_ops::adamw_step(tensor, grad, moments, hyper);
-        let momentum = AdaptiveMomentumState { time, moment_1, moment_2, max_moment_2: None };
+        let momentum = burn::optim::AdaptiveMomentumState { time, moment_1, moment_2, max_moment_2: None };
         (tensor, Some(AdamWState { momentum }))
     }
 }

@@ -13,7 +13,7 @@ use burn::prelude::*;
 use burn::tensor::TensorData;
 use rayon::prelude::*;
 
-use super::slice;
+use super::{TASK, slice};
 use crate::fastmath::with_avx2_fma;
 
 #[backend_extension(Flex, Autodiff)]
@@ -71,8 +71,9 @@ impl Backward<Flex, 1> for RopeBackward {
         let (dy, cos, sin) = (slice(&grad), slice(&cos), slice(&sin));
         let [batch, seq, heads, hd] = [dims[0], dims[1], dims[2], dims[3]];
         let mut dx = vec![0.0f32; dy.len()];
-        // One task per (row, position): its heads' gradients are contiguous in ∂x.
-        dx.par_chunks_mut(heads * hd).enumerate().for_each(|(at, dx)| {
+        // Tasks of whole (row, position)s, whose heads' gradients are contiguous in ∂x, of at least `TASK` elements.
+        let tasks = dx.par_chunks_mut(heads * hd).with_min_len((TASK / (heads * hd).max(1)).max(1));
+        tasks.enumerate().for_each(|(at, dx)| {
             let (b, i) = (at / seq, at % seq);
             let (cos, sin) = (&cos[at * hd..][..hd], &sin[at * hd..][..hd]);
             for (head, dx) in dx.chunks_exact_mut(hd).enumerate() {
@@ -91,8 +92,10 @@ fn forward(x: &FlexTensor, cos: &FlexTensor, sin: &FlexTensor) -> FlexTensor {
     let (x, cos, sin) = (slice(x), slice(cos), slice(sin));
     assert!(hd % 2 == 0 && cos.len() == batch * seq * hd && sin.len() == cos.len(), "tables of [batch, 1, seq, {hd}]");
     let mut out = vec![0.0f32; x.len()];
-    // One task per (row, head): its positions are contiguous in the output.
-    out.par_chunks_mut(seq * hd).enumerate().for_each(|(at, out)| {
+    // Tasks of whole (row, head)s, whose positions are contiguous in the output, of at least `TASK` elements (a decode
+    // step's few hundred stay on one thread).
+    let tasks = out.par_chunks_mut(seq * hd).with_min_len((TASK / (seq * hd).max(1)).max(1));
+    tasks.enumerate().for_each(|(at, out)| {
         let (b, head) = (at / heads, at % heads);
         for (i, out) in out.chunks_exact_mut(hd).enumerate() {
             let table = (b * seq + i) * hd;
