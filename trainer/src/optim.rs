@@ -6,6 +6,7 @@ use burn::prelude::*;
 
 /// AdamW with decoupled weight decay (torch's `AdamW`, no AMSGrad).
 #[derive(Clone)]
+#[cfg_attr(not(feature = "flex"), allow(dead_code))] // The hyperparameters are read by the CPU's step only.
 pub struct AdamW {
     beta_1: f32,
     beta_2: f32,
