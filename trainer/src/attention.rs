@@ -18,7 +18,8 @@ mod tracked;
 /// blocked: a padding query's output is then finite (and never read).
 ///
 /// Kept as the flags: the additive `[batch, 1, seq, past + seq]` tensor that the materialised scores add (134 MB
-/// for 8 rows of 2048 positions) is built on first use, and the CPU kernel never asks for it.
+/// for 8 rows of 2048 positions) is built on first use, and the CPU kernel never asks for it; the kernel's per-key
+/// bias is built on its first use too, once for every layer.
 #[derive(Debug)]
 pub struct AttentionMask {
     valid: Vec<Vec<bool>>,
@@ -26,6 +27,8 @@ pub struct AttentionMask {
     seq: usize,
     device: Device,
     additive: OnceCell<Tensor<4>>,
+    #[cfg(feature = "flex")]
+    key_bias: OnceCell<Arc<tracked::KeyBias>>,
 }
 
 /// The mask of `seq` new positions after `past` cached ones (see [`AttentionMask`]).
@@ -33,7 +36,15 @@ pub struct AttentionMask {
 /// # Shapes
 /// - valid: `batch` rows of at least `past + seq` flags (missing flags block their key)
 pub fn attention_mask(valid: &[Vec<bool>], past: usize, seq: usize, device: &Device) -> AttentionMask {
-    AttentionMask { valid: valid.to_vec(), past, seq, device: device.clone(), additive: OnceCell::new() }
+    AttentionMask {
+        valid: valid.to_vec(),
+        past,
+        seq,
+        device: device.clone(),
+        additive: OnceCell::new(),
+        #[cfg(feature = "flex")]
+        key_bias: OnceCell::new(),
+    }
 }
 
 impl AttentionMask {
@@ -95,14 +106,13 @@ pub(crate) fn causal_on_cpu(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>, mask: &Att
     let [batch, heads, seq, head_dim] = q.dims();
     let total = k.dims()[2];
     debug_assert_eq!((mask.past + mask.seq, mask.valid.len()), (total, batch));
-    let key_bias: Vec<Vec<f32>> = mask
-        .valid
-        .iter()
-        .map(|row| {
+    let key_bias = mask.key_bias.get_or_init(|| {
+        let rows = mask.valid.iter().map(|row| {
             (0..total).map(|j| if row.get(j).copied().unwrap_or(false) { 0.0 } else { f32::NEG_INFINITY }).collect()
-        })
-        .collect();
-    let out = tracked::causal_attention(q, k, v, Arc::new(tracked::KeyBias(key_bias)), mask.past);
+        });
+        Arc::new(tracked::KeyBias(rows.collect()))
+    });
+    let out = tracked::causal_attention(q, k, v, Arc::clone(key_bias), mask.past);
     // [b, h, s, hd] -> [b, s, h, hd] -> [b, s, h*hd]
     out.swap_dims(1, 2).reshape([batch, seq, heads * head_dim])
 }

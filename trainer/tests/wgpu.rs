@@ -20,11 +20,20 @@ fn vulkan_driver_present() -> bool {
         .any(|d| std::fs::read_dir(d).is_ok_and(|mut entries| entries.next().is_some()))
 }
 
+/// True (after a message) when the test is to be skipped: no Vulkan driver, outside CI. Under CI a missing driver
+/// fails the test.
+fn skipped_without_vulkan() -> bool {
+    if vulkan_driver_present() {
+        return false;
+    }
+    assert!(std::env::var_os("CI").is_none(), "no Vulkan driver installed (apt-get install mesa-vulkan-drivers)");
+    eprintln!("skipped: no Vulkan driver (apt-get install mesa-vulkan-drivers)");
+    true
+}
+
 #[test]
 fn wgpu_matches_the_cpu_backend() {
-    if !vulkan_driver_present() {
-        assert!(std::env::var_os("CI").is_none(), "no Vulkan driver installed (apt-get install mesa-vulkan-drivers)");
-        eprintln!("skipped: no Vulkan driver (apt-get install mesa-vulkan-drivers)");
+    if skipped_without_vulkan() {
         return;
     }
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/qwen2-tiny");
@@ -55,9 +64,7 @@ fn wgpu_matches_the_cpu_backend() {
 /// (recomputed probabilities), on wgpu burn's autodiff over the materialised scores.
 #[test]
 fn wgpu_gradients_match_the_cpu_backend() {
-    if !vulkan_driver_present() {
-        assert!(std::env::var_os("CI").is_none(), "no Vulkan driver installed (apt-get install mesa-vulkan-drivers)");
-        eprintln!("skipped: no Vulkan driver (apt-get install mesa-vulkan-drivers)");
+    if skipped_without_vulkan() {
         return;
     }
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/qwen2-tiny");
@@ -87,9 +94,7 @@ fn wgpu_gradients_match_the_cpu_backend() {
 /// checkpoint.
 #[test]
 fn two_rl_steps_train_on_wgpu() {
-    if !vulkan_driver_present() {
-        assert!(std::env::var_os("CI").is_none(), "no Vulkan driver installed (apt-get install mesa-vulkan-drivers)");
-        eprintln!("skipped: no Vulkan driver (apt-get install mesa-vulkan-drivers)");
+    if skipped_without_vulkan() {
         return;
     }
     let mut c = cir_trainer::rl::config::RlConfig::preset("smoke").expect("the smoke preset");

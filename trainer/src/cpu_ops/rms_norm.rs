@@ -10,7 +10,6 @@ use burn::backend::flex::FlexTensor;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Backend, Dispatch, Flex, backend_extension};
 use burn::prelude::*;
-use burn::tensor::TensorData;
 use rayon::prelude::*;
 
 use super::{TASK, slice, tensor};
@@ -118,7 +117,7 @@ fn forward(x: &FlexTensor, gamma: &FlexTensor, epsilon: f64) -> (FlexTensor, Vec
             *inv = forward_row(x, g, epsilon as f32, out);
         }
     });
-    (FlexTensor::from_data(TensorData::new(out, x.layout().shape().clone())), inv_rms)
+    (tensor(out, x), inv_rms)
 }
 
 with_avx2_fma!(fn forward_row(x: &[f32], gamma: &[f32], epsilon: f32, out: &mut [f32]) -> f32 = forward_row_body);
@@ -167,6 +166,7 @@ fn sum_of_products(a: &[f32], b: &[f32]) -> f32 {
 #[cfg(test)]
 mod tests {
     use burn::nn::RmsNormConfig;
+    use burn::tensor::TensorData;
 
     use super::*;
 
