@@ -56,6 +56,8 @@ mod device;
 mod error;
 #[cfg(feature = "flex")]
 mod fastmath;
+#[cfg(feature = "flex")]
+mod few_rows;
 mod gguf;
 pub mod head;
 mod loader;

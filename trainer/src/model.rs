@@ -287,17 +287,60 @@ impl Attention {
 /// - output: `[batch, seq, d_out]`
 fn project(linear: &Linear, x: Tensor<3>) -> Tensor<3> {
     let [b, s, d_in] = x.dims();
-    let d_out = linear.weight.dims()[1];
-    if !splits_over_threads(&x, b * s, d_in * d_out) {
+    let (rows, w) = (b * s, linear.weight.val());
+    let d_out = w.dims()[1];
+    let y = if let Some(y) = few_rows(&x, &w, false) {
+        y
+    } else if splits_over_threads(&x, rows, d_in * d_out) {
+        let x = x.reshape([1, d_in]);
+        in_column_blocks(d_out, |cols| x.clone().matmul(w.clone().slice([0..d_in, cols])))
+    } else {
         return linear.forward(x);
-    }
-    let (x, w) = (x.reshape([1, d_in]), linear.weight.val());
-    let mut y = in_column_blocks(d_out, |cols| x.clone().matmul(w.clone().slice([0..d_in, cols])));
-    if let Some(bias) = &linear.bias {
-        y = y + bias.val().unsqueeze();
-    }
+    };
+    let y = match &linear.bias {
+        Some(bias) => y + bias.val().unsqueeze(),
+        None => y,
+    };
     y.reshape([b, s, d_out])
 }
+
+/// `x · w` for the 2 to [`crate::few_rows::MAX_ROWS`] rows of a decode step, untracked, on the CPU, through
+/// [`crate::few_rows`] (`w` of `[d_in, d_out]`, or `[d_out, d_in]` when `transposed`); `None` elsewhere, where the
+/// general product runs.
+///
+/// # Shapes
+/// - x: `[..., d_in]`, `rows` vectors
+/// - output: `[rows, d_out]`
+#[cfg_attr(not(feature = "flex"), allow(unused_variables))]
+fn few_rows<const D: usize>(x: &Tensor<D>, w: &Tensor<2>, transposed: bool) -> Option<Tensor<2>> {
+    #[cfg(feature = "flex")]
+    {
+        use crate::cpu_ops::host;
+        use crate::few_rows::{MAX_ROWS, Weight, product};
+        let d_in = x.dims()[D - 1];
+        let rows = x.shape().num_elements() / d_in;
+        let d_out = w.dims()[usize::from(!transposed)];
+        if !(2..=MAX_ROWS).contains(&rows) || x.is_autodiff() || w.is_autodiff() || !is_cpu(&x.device()) {
+            return None;
+        }
+        let w = host(w.clone());
+        let weight = if transposed {
+            Weight::outputs_by_inputs(&w, d_in, d_out)
+        } else {
+            Weight::inputs_by_outputs(&w, d_in, d_out)
+        };
+        let threads = if rows * d_in * d_out >= SPLIT_PRODUCT { rayon::current_num_threads() } else { 1 };
+        let y = product(&host(x.clone()), rows, weight, threads)?;
+        Some(Tensor::from_data(TensorData::new(y, [rows, d_out]), &x.device()))
+    }
+    #[cfg(not(feature = "flex"))]
+    None
+}
+
+/// Multiply-adds from which [`few_rows`] splits a product over the threads: below it (8 rows by the 11M bench model's
+/// `256 × 256` weights) the second thread's hand-off costs what it saves.
+#[cfg(feature = "flex")]
+const SPLIT_PRODUCT: usize = 1 << 20;
 
 /// Weights from which a one-row product is split over the threads: below it (the 11M bench model's layers, 65k–197k
 /// weights) the split's overhead cost more than the second thread gave (decode 0.8×).
@@ -547,6 +590,9 @@ impl Model {
                 // [b, s, d] -> [b*s, d] @ [d, vocab] -> [b, s, vocab]
                 let w = self.embed_tokens.weight.val();
                 let vocab = w.dims()[0];
+                if let Some(logits) = few_rows(&hidden, &w, true) {
+                    return logits.reshape([b, s, vocab]);
+                }
                 let split = splits_over_threads(&hidden, b * s, vocab * d);
                 let hidden = hidden.reshape([b * s, d]);
                 if split {
@@ -642,6 +688,19 @@ mod tests {
         let tracked = config.init(&Device::flex().autodiff());
         let plain = tracked.valid();
         assert_same_hidden(&tracked, &plain, &config, &[vec![true; 12]], &[(0, 10), (10, 1), (11, 1)], 0);
+    }
+
+    #[test]
+    fn few_row_products_match_the_tracked_ones() {
+        // The decode steps' products of 2 to 16 rows take `few_rows` (one group of eight rows, then two); the
+        // prefill's 33 and 66 rows the general product.
+        let config = ModelConfig::tiny(97, 32, 2);
+        let tracked = config.init(&Device::flex().autodiff());
+        let plain = tracked.valid();
+        let mut valid = vec![vec![true; 8]; 11];
+        valid[4] = (0..8).map(|j| j >= 2).collect();
+        assert_same_hidden(&tracked, &plain, &config, &valid, &[(0, 6), (6, 1), (7, 1)], 0);
+        assert_same_hidden(&tracked, &plain, &config, &valid[..3], &[(0, 5), (5, 2), (7, 1)], 0);
     }
 
     fn assert_same_hidden(
