@@ -61,16 +61,15 @@ impl LayerCache {
         (view_k, view_v)
     }
 
-    /// The whole buffers behind the last [`LayerCache::append`]'s views, unfilled positions included (zeros or
-    /// earlier values: finite, for a mask to block), when at most half of them are unfilled. A view of the filled
-    /// positions is strided across heads, which burn-flex's fused attention copies whole before it starts; the
-    /// buffers it takes as they are, and attending to twice the positions costs less than that copy.
+    /// The whole buffers behind the last [`LayerCache::append`]'s views, unfilled positions included: a view of the
+    /// filled positions is strided across heads, and a kernel that reads it in place skips the spare room instead
+    /// of copying the view whole.
     ///
     /// # Shapes
     /// - output: two `[batch, kv_heads, capacity, head_dim]`
+    #[cfg(feature = "flex")]
     pub(crate) fn buffers(&self) -> Option<(Tensor<4>, Tensor<4>)> {
-        let (k, v) = (self.k.as_ref()?, self.v.as_ref()?);
-        (k.dims()[2] <= 2 * self.len).then(|| (k.clone(), v.clone()))
+        Some((self.k.clone()?, self.v.clone()?))
     }
 }
 

@@ -41,6 +41,21 @@ pub(crate) fn max(row: &[f32]) -> f32 {
     chunks.remainder().iter().chain(&lanes).fold(f32::NEG_INFINITY, |m, &x| m.max(x))
 }
 
+/// `Σ a[i] · b[i]` for slices of one length, summed in [`LANES`] lanes so that the compiler vectorises it.
+#[inline(always)]
+pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
+    debug_assert_eq!(a.len(), b.len());
+    let mut lanes = [0.0f32; LANES];
+    let (a, b) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    let tail: f32 = a.remainder().iter().zip(b.remainder()).map(|(x, y)| x * y).sum();
+    for (a, b) in a.zip(b) {
+        for ((l, x), y) in lanes.iter_mut().zip(a).zip(b) {
+            *l += x * y;
+        }
+    }
+    lanes.iter().sum::<f32>() + tail
+}
+
 /// `e^x` for `x ≤ 0` in branch-free arithmetic the compiler vectorises (Cephes' `expf`: `2^n · e^r` with
 /// `|r| ≤ ln 2 / 2` and a degree-6 polynomial; relative error below 2e-7). Inputs below −87.3 (`-inf` included)
 /// give the smallest normal float instead of a denormal or 0; the softmax sums cannot tell.

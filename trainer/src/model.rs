@@ -11,8 +11,6 @@ use burn::nn::{Embedding, EmbeddingConfig, Linear, LinearConfig, RmsNorm, RmsNor
 use burn::prelude::*;
 use burn::tensor::TensorData;
 use burn::tensor::activation::{silu, softmax};
-use burn::tensor::module::attention;
-use burn::tensor::ops::AttentionModuleOptions;
 
 use crate::attention::{AttentionMask, attention_mask};
 use crate::cache::{KvCache, LayerCache};
@@ -233,6 +231,7 @@ impl Attention {
         let [b, s, _] = x.dims();
         let (h, kv, hd) = (self.n_heads, self.n_kv_heads, self.head_dim);
         let groups = h / kv;
+        #[cfg(feature = "flex")]
         let x_is_tracked = x.is_autodiff();
         // [b, s, h*hd] -> [b, s, h, hd] -> rotated, [b, h, s, hd]
         let q = project(&self.q_proj, x.clone()).reshape([b, s, h, hd]);
@@ -249,20 +248,12 @@ impl Attention {
         let v = project(&self.v_proj, x).reshape([b, s, kv, hd]).swap_dims(1, 2);
         let (k, v) = cache.append(k, v);
         #[cfg(feature = "flex")]
-        if s > 1 && is_cpu(&q.device()) {
-            return project(&self.o_proj, crate::attention::causal_on_cpu(q, k, v, mask));
-        }
-        if !x_is_tracked && is_cpu(&q.device()) {
-            // A one-token step: burn-flex's fused attention (tiled, online softmax) over the cache's whole buffers,
-            // the unfilled positions blocked; a view of the filled ones it would copy whole first, which only a
-            // single row is faster for than the materialised scores below (8 rows at context 2048: 212.8 vs 375.2
-            // tokens/s).
-            let whole = cache.buffers();
-            if b == 1 || whole.is_some() {
-                let (k, v) = whole.unwrap_or((k, v));
-                let blocked = mask.blocked(k.dims()[2]);
-                let out = attention(q, k, v, Some(blocked), None, AttentionModuleOptions::default());
-                return project(&self.o_proj, out.swap_dims(1, 2).reshape([b, s, h * hd]));
+        if is_cpu(&q.device()) {
+            if let (false, Some((k, v))) = (x_is_tracked, cache.buffers()) {
+                return project(&self.o_proj, crate::attention::cached_on_cpu(q, k, v, mask));
+            }
+            if s > 1 {
+                return project(&self.o_proj, crate::attention::causal_on_cpu(q, k, v, mask));
             }
         }
         let total = k.dims()[2];
@@ -337,10 +328,11 @@ fn few_rows<const D: usize>(x: &Tensor<D>, w: &Tensor<2>, transposed: bool) -> O
     None
 }
 
-/// Multiply-adds from which [`few_rows`] splits a product over the threads: below it (8 rows by the 11M bench model's
-/// `256 × 256` weights) the second thread's hand-off costs what it saves.
+/// Multiply-adds from which [`few_rows`] splits a product over the threads. Measured on the 11M bench model (best of
+/// alternating runs): from 2²⁰, `decode:2:128` ran at 0.87× PyTorch and `decode:4:128` below it; from 2¹⁸ (2 rows by
+/// a `256 × 768` weight split, by a `256 × 256` one not) both level, `decode:8:128` unchanged.
 #[cfg(feature = "flex")]
-const SPLIT_PRODUCT: usize = 1 << 20;
+const SPLIT_PRODUCT: usize = 1 << 18;
 
 /// Weights from which a one-row product is split over the threads: below it (the 11M bench model's layers, 65k–197k
 /// weights) the split's overhead cost more than the second thread gave (decode 0.8×).
@@ -641,11 +633,10 @@ mod tests {
         let config = ModelConfig::tiny(97, 32, 2);
         let tracked = config.init(&Device::flex().autodiff());
         let plain = tracked.valid();
-        // Two rows, row 0 left-padded by 3, and one row: the prefill of 9 positions takes the causal CPU kernel, the
-        // 2 cached one-token steps burn-flex's fused call over the cache's whole buffers when at most half of them
-        // is unfilled (growing by doubling; a reservation of 16), else (a reservation of 64) the materialised scores
-        // for two rows and the fused call over the filled view for one. Then prefills of several kernel blocks, the
-        // second after 70 cached positions.
+        // Two rows, row 0 left-padded by 3, and one row: the plain model's prefill of 9 positions and its 2 cached
+        // one-token steps take the CPU kernel over the cache's whole buffers (grown by doubling, or a reservation of
+        // 16 or 64 positions, the spare room unread), the tracked model's steps the materialised scores. Then
+        // prefills of several kernel blocks, the second after 70 cached positions.
         let short = [(0, 9), (9, 1), (10, 1)];
         for reserve in [0, 16, 64] {
             for valid in [vec![(0..11).map(|j| j >= 3).collect(), vec![true; 11]], vec![vec![true; 11]]] {

@@ -122,5 +122,5 @@ fn forward(q: &FlexTensor, k: &FlexTensor, v: &FlexTensor, bias: &KeyBias, past:
 fn shape_of(q: &FlexTensor, k: &FlexTensor, past: usize) -> Shape {
     let (q, k) = (q.layout().shape(), k.layout().shape());
     assert!(q.len() == 4 && k.len() == 4 && k[2] == past + q[2], "attention operands of rank 4, keys after `past`");
-    Shape { batch: q[0], heads: q[1], kv_heads: k[1], seq: q[2], past, head_dim: q[3] }
+    Shape { batch: q[0], heads: q[1], kv_heads: k[1], seq: q[2], past, head_dim: q[3], capacity: k[2] }
 }

@@ -41,6 +41,7 @@ pub(in crate::attention) fn attend_backward(saved: &Saved, shape: &Shape, key_bi
     shape.check(q, k, v, key_bias);
     assert_eq!((out.len(), grad_out.len(), lse.len() * hd), (q.len(), q.len(), q.len()), "saved output shapes");
     let (groups, total, scale) = (heads / kv_heads, past + seq, shape.scale());
+    assert_eq!(shape.capacity, total, "keys and values without a cache buffer's spare room");
     // Σ_c ∂out[i][c] · out[i][c] per query: the softmax's backward term shared by a row's keys.
     let delta: Vec<f32> = grad_out.par_chunks_exact(hd).zip(out.par_chunks_exact(hd)).map(|(g, o)| dot(g, o)).collect();
     let mut grads = Grads { q: vec![0.0; q.len()], k: vec![0.0; k.len()], v: vec![0.0; v.len()] };
