@@ -2,9 +2,10 @@
 //! whole weight into its panel layout on every call (the 11M model's LM head: 33 MB copied per generated token), which
 //! pays off over many rows and not over the one to sixteen of a decode step.
 //!
-//! The rows go into the lanes of the vectors (`x` transposed, a few kilobytes) and each weight entry is broadcast
-//! against them, so every entry of the weight is read once per call, from either layout: `[d_in, d_out]` (burn's
-//! `Linear`) or `[d_out, d_in]` (the tied LM head, the embedding table).
+//! Every entry of the weight is read once per call, where it lies, in either layout. A `[d_out, d_in]` weight (the tied
+//! LM head, the embedding table) streams row by row, each row's dot products with up to eight rows of `x` summed in
+//! vectors of inputs. A `[d_in, d_out]` weight (burn's `Linear`) has its entries broadcast against the rows of `x`
+//! held in the vector lanes (`x` transposed, a few kilobytes), sixteen weight rows at a time.
 
 /// Rows a call takes: two vectors of eight lanes.
 pub(crate) const MAX_ROWS: usize = 16;
