@@ -114,13 +114,32 @@ mod avx2 {
     pub(super) fn product(x: &[f32], rows: usize, w: Weight, threads: usize, wide: bool) -> Vec<f32> {
         let groups = rows.div_ceil(LANES);
         let in_order = w.k_stride == 1;
-        let xt = if in_order { Vec::new() } else { transposed(x, rows, w.inputs, groups) };
+        let xt = if in_order || rows <= FEW { Vec::new() } else { transposed(x, rows, w.inputs, groups) };
         let mut y = vec![0.0f32; rows * w.outputs];
         let out = Out(y.as_mut_ptr());
         let per_task = w.outputs.div_ceil(threads).next_multiple_of(BLOCK);
         let ranges: Vec<(usize, usize)> =
             (0..w.outputs).step_by(per_task).map(|lo| (lo, (lo + per_task).min(w.outputs))).collect();
         let run = |&(lo, hi): &(usize, usize)| {
+            if !in_order && rows <= FEW {
+                let mut rs = vec![0.0f32; rows * (hi - lo)];
+                // SAFETY: as below; `rs` holds `rows × (hi − lo)` values.
+                unsafe {
+                    match rows {
+                        1 => by_rows::<1>(x, w, lo..hi, &mut rs),
+                        2 => by_rows::<2>(x, w, lo..hi, &mut rs),
+                        3 => by_rows::<3>(x, w, lo..hi, &mut rs),
+                        _ => by_rows::<4>(x, w, lo..hi, &mut rs),
+                    }
+                }
+                for (r, rs) in rs.chunks_exact(hi - lo).enumerate() {
+                    for (c, &v) in rs.iter().enumerate() {
+                        // SAFETY: as below.
+                        unsafe { *out.at(r * w.outputs + lo + c) = v };
+                    }
+                }
+                return;
+            }
             let mut sums = vec![0.0f32; (hi - lo) * groups * LANES];
             // SAFETY: the CPU has AVX2 and FMA (`available`, checked by the caller); `xt` holds `inputs × groups`
             // vectors and `sums` `(hi − lo) × groups`; every weight index `k · k_stride + j · j_stride` with
@@ -148,6 +167,79 @@ mod avx2 {
             ranges.iter().for_each(run);
         }
         y
+    }
+
+    /// Rows up to which a `[d_in, d_out]` weight's product keeps the rows apart ([`by_rows`]): held in the lanes of
+    /// the vectors, 2 rows would fill 2 lanes of 8.
+    const FEW: usize = 4;
+
+    /// `rs[r][j − lo]` (row-major, `cols.len()` a row) for the `R` rows of `x` and the columns `cols` of a
+    /// `[d_in, d_out]` weight: vectors of 8 output columns, each weight entry's vector multiplied by each row's input
+    /// broadcast, over spans of [`SPAN`] inputs as in [`columns`].
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn by_rows<const R: usize>(x: &[f32], w: Weight, cols: std::ops::Range<usize>, rs: &mut [f32]) {
+        let width = cols.len();
+        for first in (0..w.inputs).step_by(SPAN) {
+            let inputs = first..(first + SPAN).min(w.inputs);
+            let mut j = cols.start;
+            // SAFETY: as `by_rows`' (columns `j..j + 16` or `j..j + 8` lie below `cols.end ≤ outputs`).
+            unsafe {
+                while j + 2 * LANES <= cols.end {
+                    row_block::<R, 2>(x, w, j, inputs.clone(), &mut rs[j - cols.start..], width);
+                    j += 2 * LANES;
+                }
+                if j + LANES <= cols.end {
+                    row_block::<R, 1>(x, w, j, inputs.clone(), &mut rs[j - cols.start..], width);
+                    j += LANES;
+                }
+            }
+            for (j, c) in (j..cols.end).map(|j| (j, j - cols.start)) {
+                for r in 0..R {
+                    let row = &x[r * w.inputs..(r + 1) * w.inputs];
+                    rs[r * width + c] += inputs.clone().map(|k| row[k] * w.data[k * w.outputs + j]).sum::<f32>();
+                }
+            }
+        }
+    }
+
+    /// Adds the inputs `inputs` of output columns `j..j + V · LANES` to `rs[r · width..][..V · LANES]` for the `R`
+    /// rows: `R × V` accumulators.
+    #[inline(always)]
+    unsafe fn row_block<const R: usize, const V: usize>(
+        x: &[f32],
+        w: Weight,
+        j: usize,
+        inputs: std::ops::Range<usize>,
+        rs: &mut [f32],
+        width: usize,
+    ) {
+        assert!(rs.len() > (R - 1) * width + V * LANES - 1, "room for the block");
+        let fresh = inputs.start == 0;
+        let (xp, wp, sp) = (x.as_ptr(), w.data.as_ptr(), rs.as_mut_ptr());
+        // SAFETY: the caller has AVX2 and FMA; `rs` holds the block (checked above), `x` the `R` rows and `w.data`
+        // the columns `j..j + V · LANES` of rows `inputs` (see `product`).
+        unsafe {
+            let mut acc: [[__m256; V]; R] = std::array::from_fn(|r| {
+                std::array::from_fn(|v| {
+                    if fresh { _mm256_setzero_ps() } else { _mm256_loadu_ps(sp.add(r * width + v * LANES)) }
+                })
+            });
+            for k in inputs {
+                let wk = wp.add(k * w.outputs + j);
+                let wv: [__m256; V] = std::array::from_fn(|v| _mm256_loadu_ps(wk.add(v * LANES)));
+                for (r, acc) in acc.iter_mut().enumerate() {
+                    let b = _mm256_broadcast_ss(&*xp.add(r * w.inputs + k));
+                    for (a, &wv) in acc.iter_mut().zip(&wv) {
+                        *a = _mm256_fmadd_ps(b, wv, *a);
+                    }
+                }
+            }
+            for (r, acc) in acc.iter().enumerate() {
+                for (v, &a) in acc.iter().enumerate() {
+                    _mm256_storeu_ps(sp.add(r * width + v * LANES), a);
+                }
+            }
+        }
     }
 
     /// `sums[j − lo]` (the rows of column `j`, `G · LANES` lanes) for the columns `cols` of a `[d_in, d_out]` weight,
