@@ -4,8 +4,9 @@
 //!
 //! Every entry of the weight is read once per call, where it lies, in either layout. A `[d_out, d_in]` weight (the tied
 //! LM head, the embedding table) streams row by row, each row's dot products with up to eight rows of `x` summed in
-//! vectors of inputs. A `[d_in, d_out]` weight (burn's `Linear`) has its entries broadcast against the rows of `x`
-//! held in the vector lanes (`x` transposed, a few kilobytes), sixteen weight rows at a time.
+//! vectors of inputs. A `[d_in, d_out]` weight (burn's `Linear`) is read sixteen of its rows at a time: for 5 to 16
+//! rows of `x` its entries are broadcast against those rows held in the vector lanes (`x` transposed, a few
+//! kilobytes); for up to 4, each row's inputs are broadcast against vectors of the weight's output columns.
 
 /// Rows a call takes: two vectors of eight lanes.
 pub(crate) const MAX_ROWS: usize = 16;
