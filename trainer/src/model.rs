@@ -271,47 +271,70 @@ impl Attention {
     }
 }
 
-/// `linear.forward(x)`, with a single row on the CPU split over the threads (see [`splits_over_threads`]).
+/// `linear.forward(x)`, a decode step's rows on the CPU through [`decode_product`].
 ///
 /// # Shapes
 /// - x: `[batch, seq, d_in]`
 /// - output: `[batch, seq, d_out]`
 fn project(linear: &Linear, x: Tensor<3>) -> Tensor<3> {
-    let [b, s, d_in] = x.dims();
-    let (rows, w) = (b * s, linear.weight.val());
-    let d_out = w.dims()[1];
-    let y = if let Some(y) = few_rows(&x, &w, false) {
-        y
-    } else if splits_over_threads(&x, rows, d_in * d_out) {
-        let x = x.reshape([1, d_in]);
-        in_column_blocks(d_out, |cols| x.clone().matmul(w.clone().slice([0..d_in, cols])))
-    } else {
+    let [b, s, _] = x.dims();
+    let Some(y) = decode_product(&x, &linear.weight.val(), false) else {
         return linear.forward(x);
     };
     let y = match &linear.bias {
         Some(bias) => y + bias.val().unsqueeze(),
         None => y,
     };
+    let d_out = y.dims()[1];
     y.reshape([b, s, d_out])
 }
 
-/// `x · w` for the 2 to [`crate::few_rows::MAX_ROWS`] rows of a decode step, untracked, on the CPU, through
-/// [`crate::few_rows`] (`w` of `[d_in, d_out]`, or `[d_out, d_in]` when `transposed`); `None` elsewhere, where the
-/// general product runs.
+/// `x · w` for the rows of an untracked decode step on the CPU (`w` of `[d_in, d_out]`, or `[d_out, d_in]` when
+/// `transposed`); `None` elsewhere, where the general product runs. One row: `gemm`'s matrix-vector product over one
+/// block of the output columns per thread (`gemm` runs one row on the calling thread whatever parallelism it is asked
+/// for, so a decode step of one sequence ran every product of the model on one core). 2 to
+/// [`crate::few_rows::MAX_ROWS`] rows: [`crate::few_rows`], which reads the weight in place where `gemm` would copy
+/// it into its panels on every call.
 ///
 /// # Shapes
 /// - x: `[..., d_in]`, `rows` vectors
 /// - output: `[rows, d_out]`
+fn decode_product<const D: usize>(x: &Tensor<D>, w: &Tensor<2>, transposed: bool) -> Option<Tensor<2>> {
+    let d_in = x.dims()[D - 1];
+    let rows = x.shape().num_elements() / d_in;
+    let d_out = w.dims()[usize::from(!transposed)];
+    if x.is_autodiff() || w.is_autodiff() || !is_cpu(&x.device()) {
+        return None;
+    }
+    let threads = if rows * d_in * d_out >= SPLIT { rayon::current_num_threads() } else { 1 };
+    if rows == 1 {
+        if threads < 2 {
+            return None;
+        }
+        let x = x.clone().reshape([1, d_in]);
+        let w_cols = |cols| {
+            if transposed { w.clone().slice([cols, 0..d_in]).transpose() } else { w.clone().slice([0..d_in, cols]) }
+        };
+        return Some(in_column_blocks(d_out, |cols| x.clone().matmul(w_cols(cols))));
+    }
+    few_rows(x, w, [rows, d_in, d_out], transposed, threads)
+}
+
+/// `x · w` through [`crate::few_rows`] for `[rows, d_in, d_out]` with 2 to [`crate::few_rows::MAX_ROWS`] rows, split
+/// over `threads` tasks; `None` for other row counts or a CPU without the kernels.
 #[cfg_attr(not(feature = "flex"), allow(unused_variables))]
-fn few_rows<const D: usize>(x: &Tensor<D>, w: &Tensor<2>, transposed: bool) -> Option<Tensor<2>> {
+fn few_rows<const D: usize>(
+    x: &Tensor<D>,
+    w: &Tensor<2>,
+    [rows, d_in, d_out]: [usize; 3],
+    transposed: bool,
+    threads: usize,
+) -> Option<Tensor<2>> {
     #[cfg(feature = "flex")]
     {
         use crate::cpu_ops::host;
         use crate::few_rows::{MAX_ROWS, Weight, product};
-        let d_in = x.dims()[D - 1];
-        let rows = x.shape().num_elements() / d_in;
-        let d_out = w.dims()[usize::from(!transposed)];
-        if !(2..=MAX_ROWS).contains(&rows) || x.is_autodiff() || w.is_autodiff() || !is_cpu(&x.device()) {
+        if !(2..=MAX_ROWS).contains(&rows) {
             return None;
         }
         let w = host(w.clone());
@@ -320,7 +343,6 @@ fn few_rows<const D: usize>(x: &Tensor<D>, w: &Tensor<2>, transposed: bool) -> O
         } else {
             Weight::inputs_by_outputs(&w, d_in, d_out)
         };
-        let threads = if rows * d_in * d_out >= SPLIT_PRODUCT { rayon::current_num_threads() } else { 1 };
         let y = product(&host(x.clone()), rows, weight, threads)?;
         Some(Tensor::from_data(TensorData::new(y, [rows, d_out]), &x.device()))
     }
@@ -328,23 +350,12 @@ fn few_rows<const D: usize>(x: &Tensor<D>, w: &Tensor<2>, transposed: bool) -> O
     None
 }
 
-/// Multiply-adds from which [`few_rows`] splits a product over the threads. Measured on the 11M bench model (best of
-/// alternating runs): from 2²⁰, `decode:2:128` ran at 0.87× PyTorch and `decode:4:128` below it; from 2¹⁸ (2 rows by
-/// a `256 × 768` weight split, by a `256 × 256` one not) both level, `decode:8:128` unchanged.
-#[cfg(feature = "flex")]
-const SPLIT_PRODUCT: usize = 1 << 18;
-
-/// Weights from which a one-row product is split over the threads: below it (the 11M bench model's layers, 65k–197k
-/// weights) the split's overhead cost more than the second thread gave (decode 0.8×).
-const SPLIT_WEIGHTS: usize = 1 << 18;
-
-/// Whether the product of `rows` rows of `x` by a weight of `weights` entries is split over the threads: one untracked
-/// row on the CPU and a weight of at least [`SPLIT_WEIGHTS`]. The `gemm` crate multiplies one row (a matrix-vector
-/// product) on the calling thread whatever parallelism it is asked for, so a decode step of one sequence ran every
-/// product of the model on one core.
-fn splits_over_threads<const D: usize>(x: &Tensor<D>, rows: usize, weights: usize) -> bool {
-    rows == 1 && weights >= SPLIT_WEIGHTS && !x.is_autodiff() && is_cpu(&x.device()) && rayon::current_num_threads() > 1
-}
+/// Multiply-adds from which [`decode_product`] splits a product over the threads. Below it the hand-off to the second
+/// thread costs what it saves: one row by the 11M bench model's layers (65k–197k weights) split ran decode at 0.8×;
+/// with the few-row products, from 2²⁰ `decode:2:128` ran at 0.87× PyTorch and `decode:4:128` below it, from 2¹⁸ (2
+/// rows by a `256 × 768` weight split, by a `256 × 256` one not) both level, `decode:8:128` unchanged (best of
+/// alternating runs).
+const SPLIT: usize = 1 << 18;
 
 /// `[1, n]` from `product(cols)` over one block of the `n` output columns per thread, in parallel, concatenated.
 fn in_column_blocks(n: usize, product: impl Fn(std::ops::Range<usize>) -> Tensor<2> + Sync) -> Tensor<2> {
@@ -582,17 +593,10 @@ impl Model {
                 // [b, s, d] -> [b*s, d] @ [d, vocab] -> [b, s, vocab]
                 let w = self.embed_tokens.weight.val();
                 let vocab = w.dims()[0];
-                if let Some(logits) = few_rows(&hidden, &w, true) {
+                if let Some(logits) = decode_product(&hidden, &w, true) {
                     return logits.reshape([b, s, vocab]);
                 }
-                let split = splits_over_threads(&hidden, b * s, vocab * d);
                 let hidden = hidden.reshape([b * s, d]);
-                if split {
-                    return in_column_blocks(vocab, |cols| {
-                        hidden.clone().matmul(w.clone().slice([cols, 0..d]).transpose())
-                    })
-                    .reshape([b, s, vocab]);
-                }
                 hidden.matmul(w.transpose()).reshape([b, s, vocab])
             }
         }
