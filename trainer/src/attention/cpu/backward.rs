@@ -8,7 +8,7 @@ use std::cell::RefCell;
 use rayon::prelude::*;
 
 use super::{BLOCK, Shape};
-use crate::fastmath::{LANES, exp, with_avx2_fma};
+use crate::fastmath::{LANES, dot, exp, with_avx2_fma};
 use crate::product::{Mat, product};
 
 thread_local! {
@@ -89,10 +89,6 @@ fn rows_of(data: &[f32], width: usize) -> Mat<'_> {
 /// The transpose of a row-major matrix of rows of `width`.
 fn cols_of(data: &[f32], width: usize) -> Mat<'_> {
     Mat { data, rs: 1, cs: width }
-}
-
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
 with_avx2_fma!(fn grad_row(p: &mut [f32], ds: &mut [f32], bias: &[f32], at: usize, lse: f32, delta: f32) = grad_row_body);
