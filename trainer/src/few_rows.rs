@@ -215,16 +215,12 @@ mod avx2 {
         width: usize,
     ) {
         assert!(rs.len() > (R - 1) * width + V * LANES - 1, "room for the block");
-        let fresh = inputs.start == 0;
         let (xp, wp, sp) = (x.as_ptr(), w.data.as_ptr(), rs.as_mut_ptr());
         // SAFETY: the caller has AVX2 and FMA; `rs` holds the block (checked above), `x` the `R` rows and `w.data`
         // the columns `j..j + V · LANES` of rows `inputs` (see `product`).
         unsafe {
-            let mut acc: [[__m256; V]; R] = std::array::from_fn(|r| {
-                std::array::from_fn(|v| {
-                    if fresh { _mm256_setzero_ps() } else { _mm256_loadu_ps(sp.add(r * width + v * LANES)) }
-                })
-            });
+            let at = |r: usize, v: usize| sp.wrapping_add(r * width + v * LANES);
+            let mut acc: [[__m256; V]; R] = resume(inputs.start == 0, at);
             for k in inputs {
                 let wk = wp.add(k * w.outputs + j);
                 let wv: [__m256; V] = std::array::from_fn(|v| _mm256_loadu_ps(wk.add(v * LANES)));
@@ -235,10 +231,36 @@ mod avx2 {
                     }
                 }
             }
-            for (r, acc) in acc.iter().enumerate() {
-                for (v, &a) in acc.iter().enumerate() {
-                    _mm256_storeu_ps(sp.add(r * width + v * LANES), a);
-                }
+            keep(&acc, at);
+        }
+    }
+
+    /// `A × B` accumulators for a span of inputs: zero for the first span, else the sums so far, vector `(a, b)` read
+    /// at `at(a, b)`.
+    ///
+    /// # Safety
+    /// The caller has AVX; unless `fresh`, `at(a, b)` addresses 8 readable floats for every `a < A`, `b < B`.
+    #[inline(always)]
+    unsafe fn resume<const A: usize, const B: usize>(
+        fresh: bool,
+        at: impl Fn(usize, usize) -> *mut f32,
+    ) -> [[__m256; B]; A] {
+        // SAFETY: the function's.
+        std::array::from_fn(|a| {
+            std::array::from_fn(|b| unsafe { if fresh { _mm256_setzero_ps() } else { _mm256_loadu_ps(at(a, b)) } })
+        })
+    }
+
+    /// Stores accumulator `(a, b)` at `at(a, b)`.
+    ///
+    /// # Safety
+    /// The caller has AVX; `at(a, b)` addresses 8 writable floats for every `a < A`, `b < B`.
+    #[inline(always)]
+    unsafe fn keep<const A: usize, const B: usize>(acc: &[[__m256; B]; A], at: impl Fn(usize, usize) -> *mut f32) {
+        for (a, acc) in acc.iter().enumerate() {
+            for (b, &v) in acc.iter().enumerate() {
+                // SAFETY: the function's.
+                unsafe { _mm256_storeu_ps(at(a, b), v) };
             }
         }
     }
@@ -387,14 +409,10 @@ mod avx2 {
         sums: &mut [f32],
     ) {
         let sums = &mut sums[..C * G * LANES];
-        let fresh = inputs.start == 0;
         let sp = sums.as_mut_ptr();
+        let at = |c: usize, g: usize| sp.wrapping_add((c * G + g) * LANES);
         // SAFETY: the caller has AVX; `sums` holds `C · G` vectors.
-        let mut acc: [[__m256; G]; C] = std::array::from_fn(|c| {
-            std::array::from_fn(|g| unsafe {
-                if fresh { _mm256_setzero_ps() } else { _mm256_loadu_ps(sp.add((c * G + g) * LANES)) }
-            })
-        });
+        let mut acc: [[__m256; G]; C] = unsafe { resume(inputs.start == 0, at) };
         let (xp, wp) = (xt.as_ptr(), w.data.as_ptr());
         for k in inputs {
             // SAFETY: `xt` is `[inputs, G · LANES]`; the weight indices lie in `w.data` (see `product`).
@@ -409,12 +427,8 @@ mod avx2 {
                 }
             }
         }
-        for (c, acc) in acc.iter().enumerate() {
-            for (g, &a) in acc.iter().enumerate() {
-                // SAFETY: `sums` holds `C · G` vectors.
-                unsafe { _mm256_storeu_ps(sp.add((c * G + g) * LANES), a) };
-            }
-        }
+        // SAFETY: as above.
+        unsafe { keep(&acc, at) };
     }
 }
 
