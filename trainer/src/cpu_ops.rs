@@ -11,17 +11,34 @@ use burn::prelude::*;
 use burn::tensor::TensorData;
 
 mod adamw;
+mod linear;
 mod rms_norm;
 mod rope;
 mod swiglu;
 
 pub(crate) use adamw::{Hyper, adamw_step};
+pub(crate) use linear::linear;
 pub(crate) use rms_norm::rms_norm;
 pub(crate) use rope::rope_heads_first;
 pub(crate) use swiglu::swiglu;
 
 /// Elements per parallel task of the elementwise loops: a decode step's few thousand stay on one thread.
 pub(crate) const TASK: usize = 1 << 14;
+
+/// `len` zeros, written over rayon's threads from [`TASK`] elements: one thread zeroing (and faulting in) an
+/// output of tens of megabytes leaves the other waiting.
+pub(crate) fn zeroed(len: usize) -> Vec<f32> {
+    use rayon::prelude::*;
+    use std::mem::MaybeUninit;
+    let mut out = Vec::with_capacity(len);
+    out.spare_capacity_mut()[..len].par_chunks_mut(TASK).for_each(|c| c.fill(MaybeUninit::new(0.0)));
+    #[allow(unsafe_code)]
+    // SAFETY: the first `len` elements of the capacity were initialised just above.
+    unsafe {
+        out.set_len(len)
+    };
+    out
+}
 
 /// The values of a contiguous f32 tensor.
 pub(crate) fn slice(t: &FlexTensor) -> &[f32] {

@@ -271,22 +271,38 @@ impl Attention {
     }
 }
 
-/// `linear.forward(x)`, a decode step's rows on the CPU through [`decode_product`].
+/// `linear.forward(x)`, on the CPU through [`cpu_product`].
 ///
 /// # Shapes
 /// - x: `[batch, seq, d_in]`
 /// - output: `[batch, seq, d_out]`
 fn project(linear: &Linear, x: Tensor<3>) -> Tensor<3> {
-    let [b, s, _] = x.dims();
-    let Some(y) = decode_product(&x, &linear.weight.val(), false) else {
+    let Some(y) = cpu_product(&x, &linear.weight.val()) else {
         return linear.forward(x);
     };
-    let y = match &linear.bias {
+    match &linear.bias {
         Some(bias) => y + bias.val().unsqueeze(),
         None => y,
-    };
-    let d_out = y.dims()[1];
-    y.reshape([b, s, d_out])
+    }
+}
+
+/// `x · w` (`w` of `[d_in, d_out]`) by the CPU's own paths: a decode step's rows through [`decode_product`], other
+/// products as one operation of our own ([`crate::cpu_ops::linear`]); `None` elsewhere.
+///
+/// # Shapes
+/// - x: `[batch, seq, d_in]`
+/// - output: `[batch, seq, d_out]`
+fn cpu_product(x: &Tensor<3>, w: &Tensor<2>) -> Option<Tensor<3>> {
+    let [b, s, _] = x.dims();
+    if let Some(y) = decode_product(x, w, false) {
+        let d_out = y.dims()[1];
+        return Some(y.reshape([b, s, d_out]));
+    }
+    #[cfg(feature = "flex")]
+    if fused_on_cpu(x) {
+        return Some(crate::cpu_ops::linear(x.clone(), w.clone()));
+    }
+    None
 }
 
 /// `x · w` for the rows of an untracked decode step on the CPU (`w` of `[d_in, d_out]`, or `[d_out, d_in]` when
