@@ -1,9 +1,9 @@
 //! Which keys each new position attends to, and the CPU's causal attention (prefills, log-prob scoring and
 //! training, differentiable).
 
-use std::cell::OnceCell;
 #[cfg(feature = "flex")]
 use std::sync::Arc;
+use std::sync::OnceLock;
 
 use burn::prelude::*;
 use burn::tensor::TensorData;
@@ -26,9 +26,9 @@ pub struct AttentionMask {
     past: usize,
     seq: usize,
     device: Device,
-    additive: OnceCell<Tensor<4>>,
+    additive: OnceLock<Tensor<4>>,
     #[cfg(feature = "flex")]
-    key_bias: OnceCell<Arc<tracked::KeyBias>>,
+    key_bias: OnceLock<Arc<tracked::KeyBias>>,
 }
 
 /// The mask of `seq` new positions after `past` cached ones (see [`AttentionMask`]).
@@ -41,9 +41,9 @@ pub fn attention_mask(valid: &[Vec<bool>], past: usize, seq: usize, device: &Dev
         past,
         seq,
         device: device.clone(),
-        additive: OnceCell::new(),
+        additive: OnceLock::new(),
         #[cfg(feature = "flex")]
-        key_bias: OnceCell::new(),
+        key_bias: OnceLock::new(),
     }
 }
 

@@ -589,11 +589,18 @@ impl Model {
         if cache.layers.len() != self.layers.len() {
             *cache = KvCache::new(self.layers.len());
         }
-        let mut x = self.embed_tokens.forward(tokens);
-        for (layer, c) in self.layers.iter().zip(cache.layers_mut()) {
-            x = layer.forward(x, rope, mask, c);
-        }
-        normalise(&self.norm, x)
+        let on_cpu = is_cpu(&tokens.device());
+        let run = move || {
+            let mut x = self.embed_tokens.forward(tokens);
+            for (layer, c) in self.layers.iter().zip(cache.layers_mut()) {
+                x = layer.forward(x, rope, mask, c);
+            }
+            normalise(&self.norm, x)
+        };
+        // On the CPU the layers run on one of rayon's threads: called from outside the pool, each parallel product
+        // would hand its work to the pool and put the caller to sleep until it is done (two thread switches per
+        // product, 200 a SmolLM2 decode step); from inside, the caller takes its share and the other thread steals.
+        if on_cpu && rayon::current_thread_index().is_none() { rayon::scope(|_| run()) } else { run() }
     }
 
     /// The LM head: hidden states to logits.
