@@ -373,6 +373,10 @@ fn few_rows<const D: usize>(
 /// alternating runs).
 const SPLIT: usize = 1 << 18;
 
+/// Tokens up to which a forward pass is a decode step (one or a few new tokens per sequence): the few-row products'
+/// limit.
+const DECODE_ROWS: usize = 16;
+
 /// `[1, n]` from `product(cols)` over one block of the `n` output columns per thread, in parallel, concatenated.
 fn in_column_blocks(n: usize, product: impl Fn(std::ops::Range<usize>) -> Tensor<2> + Sync) -> Tensor<2> {
     use rayon::prelude::*;
@@ -589,7 +593,7 @@ impl Model {
         if cache.layers.len() != self.layers.len() {
             *cache = KvCache::new(self.layers.len());
         }
-        let on_cpu = is_cpu(&tokens.device());
+        let step = is_cpu(&tokens.device()) && tokens.shape().num_elements() <= DECODE_ROWS;
         let run = move || {
             let mut x = self.embed_tokens.forward(tokens);
             for (layer, c) in self.layers.iter().zip(cache.layers_mut()) {
@@ -597,10 +601,13 @@ impl Model {
             }
             normalise(&self.norm, x)
         };
-        // On the CPU the layers run on one of rayon's threads: called from outside the pool, each parallel product
-        // would hand its work to the pool and put the caller to sleep until it is done (two thread switches per
-        // product, 200 a SmolLM2 decode step); from inside, the caller takes its share and the other thread steals.
-        if on_cpu && rayon::current_thread_index().is_none() { rayon::scope(|_| run()) } else { run() }
+        // A decode step's layers run on one of rayon's threads on the CPU: called from outside the pool, each parallel
+        // product would hand its work to the pool and put the caller to sleep until it is done (two thread switches
+        // per product, 200 a SmolLM2 step); from inside, the caller takes its share and the other thread steals.
+        // Longer inputs stay on the caller's thread, whose allocations glibc serves from its own arena: from a
+        // worker's, a training step's activations faulted in twice the fresh pages (SmolLM2 `rl:8:256` 254 → 234
+        // tokens/s).
+        if step && rayon::current_thread_index().is_none() { rayon::scope(|_| run()) } else { run() }
     }
 
     /// The LM head: hidden states to logits.
