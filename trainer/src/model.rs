@@ -373,9 +373,15 @@ fn few_rows<const D: usize>(
 /// alternating runs).
 const SPLIT: usize = 1 << 18;
 
-/// Tokens up to which a forward pass is a decode step (one or a few new tokens per sequence): the few-row products'
-/// limit.
-const DECODE_ROWS: usize = 16;
+/// Whether a forward pass over `tokens` is a decode step on the CPU: no more tokens than [`crate::few_rows`] takes
+/// as one product (one or a few new tokens per sequence).
+#[cfg_attr(not(feature = "flex"), allow(unused_variables))]
+fn is_decode_step_on_cpu(tokens: &Tensor<2, Int>) -> bool {
+    #[cfg(feature = "flex")]
+    return is_cpu(&tokens.device()) && tokens.shape().num_elements() <= crate::few_rows::MAX_ROWS;
+    #[cfg(not(feature = "flex"))]
+    return false;
+}
 
 /// `[1, n]` from `product(cols)` over one block of the `n` output columns per thread, in parallel, concatenated.
 fn in_column_blocks(n: usize, product: impl Fn(std::ops::Range<usize>) -> Tensor<2> + Sync) -> Tensor<2> {
@@ -593,7 +599,7 @@ impl Model {
         if cache.layers.len() != self.layers.len() {
             *cache = KvCache::new(self.layers.len());
         }
-        let step = is_cpu(&tokens.device()) && tokens.shape().num_elements() <= DECODE_ROWS;
+        let step = is_decode_step_on_cpu(&tokens);
         let run = move || {
             let mut x = self.embed_tokens.forward(tokens);
             for (layer, c) in self.layers.iter().zip(cache.layers_mut()) {
