@@ -42,21 +42,47 @@ impl<'a> Weight<'a> {
     }
 }
 
-/// `x · w` for the `rows` rows of `x` (`[rows, w.inputs]`, row-major): `[rows, w.outputs]`, row-major, the output
-/// columns split over `threads` tasks. `None` where the CPU has no AVX2 and FMA, or `rows` is 0 or more than
+/// `x · w` for each weight of `weights`, all of the same inputs, and the `rows` rows of `x` (`[rows, inputs]`,
+/// row-major): `[rows, w.outputs]` each, row-major. The output columns of all the weights are split over `threads`
+/// tasks at once, so the products a layer takes from one input (its query, key and value projections) wait for the
+/// threads once rather than once each. `None` where the CPU has no AVX2 and FMA, or `rows` is 0 or more than
 /// [`MAX_ROWS`]: the general product is the way there.
 ///
 /// # Panics
-/// When `x` does not hold `rows × w.inputs` values.
-pub(crate) fn product(x: &[f32], rows: usize, w: Weight, threads: usize) -> Option<Vec<f32>> {
-    assert_eq!(x.len(), rows * w.inputs, "x of {rows} × {} values", w.inputs);
+/// When a weight's inputs differ from the first's, or `x` does not hold `rows × inputs` values.
+pub(crate) fn products(x: &[f32], rows: usize, weights: &[Weight], threads: usize) -> Option<Vec<Vec<f32>>> {
+    let inputs = weights.first().map_or(0, |w| w.inputs);
+    assert!(weights.iter().all(|w| w.inputs == inputs), "weights of {inputs} inputs");
+    assert_eq!(x.len(), rows * inputs, "x of {rows} × {inputs} values");
     #[cfg(target_arch = "x86_64")]
     if (1..=MAX_ROWS).contains(&rows) && avx2::available() {
         let wide = std::arch::is_x86_feature_detected!("avx512f");
-        return Some(avx2::product(x, rows, w, threads.max(1), wide));
+        return Some(avx2::products(x, rows, weights, threads.max(1), wide));
     }
     let _ = threads;
     None
+}
+
+/// The columns of each weight that each of `threads` tasks takes: `(weight, columns)` pieces, task by task. The
+/// weights' columns are laid end to end and cut into equal shares, each cut rounded up to a multiple of `block`
+/// columns of its weight.
+fn shares(outputs: &[usize], threads: usize, block: usize) -> Vec<Vec<(usize, std::ops::Range<usize>)>> {
+    let total: usize = outputs.iter().sum();
+    let per_task = total.div_ceil(threads);
+    let cut = |t: usize, first: usize, n: usize| (t * per_task).saturating_sub(first).next_multiple_of(block).min(n);
+    let tasks = (0..threads).map(|t| {
+        let mut first = 0;
+        let mut pieces = Vec::new();
+        for (i, &n) in outputs.iter().enumerate() {
+            let columns = cut(t, first, n)..cut(t + 1, first, n);
+            if !columns.is_empty() {
+                pieces.push((i, columns));
+            }
+            first += n;
+        }
+        pieces
+    });
+    tasks.filter(|pieces| !pieces.is_empty()).collect()
 }
 
 /// `x` transposed into `[inputs, groups · LANES]`, the rows past `rows` zero.
@@ -101,7 +127,7 @@ mod avx2 {
     /// The output's base address, shared by tasks that write disjoint columns.
     #[derive(Clone, Copy)]
     struct Out(*mut f32);
-    // SAFETY: the tasks given an `Out` write disjoint columns of one live buffer (see `product`).
+    // SAFETY: the tasks given an `Out` write disjoint columns of one live buffer (see `products`).
     unsafe impl Send for Out {}
     unsafe impl Sync for Out {}
 
@@ -111,63 +137,85 @@ mod avx2 {
         }
     }
 
-    /// [`super::product`] on a CPU with AVX2 and FMA, and AVX-512 when `wide`.
-    pub(super) fn product(x: &[f32], rows: usize, w: Weight, threads: usize, wide: bool) -> Vec<f32> {
+    /// [`super::products`] on a CPU with AVX2 and FMA, and AVX-512 when `wide`.
+    pub(super) fn products(x: &[f32], rows: usize, weights: &[Weight], threads: usize, wide: bool) -> Vec<Vec<f32>> {
+        let groups = rows.div_ceil(LANES);
+        let inputs = weights.first().map_or(0, |w| w.inputs);
+        let transposing = rows > FEW && weights.iter().any(|w| w.k_stride != 1);
+        let xt = if transposing { transposed(x, rows, inputs, groups) } else { Vec::new() };
+        let mut ys: Vec<Vec<f32>> = weights.iter().map(|w| vec![0.0f32; rows * w.outputs]).collect();
+        let outs: Vec<Out> = ys.iter_mut().map(|y| Out(y.as_mut_ptr())).collect();
+        let outputs: Vec<usize> = weights.iter().map(|w| w.outputs).collect();
+        let tasks = super::shares(&outputs, threads, BLOCK);
+        let run = |pieces: &Vec<(usize, std::ops::Range<usize>)>| {
+            for (i, columns) in pieces {
+                // SAFETY: `outs[i]` addresses `ys[i]`, which outlives the tasks and holds `rows × outputs` values;
+                // the tasks' pieces of one weight are disjoint columns (`shares`).
+                unsafe { piece(x, &xt, rows, weights[*i], columns.clone(), outs[*i], wide) };
+            }
+        };
+        if tasks.len() > 1 {
+            tasks.par_iter().for_each(run);
+        } else {
+            tasks.iter().for_each(run);
+        }
+        ys
+    }
+
+    /// The columns `lo..hi` of `x · w` (`xt`: `x` transposed where the kernel reads it so) written at `out`.
+    ///
+    /// # Safety
+    /// The CPU has AVX2 and FMA, and AVX-512 when `wide`; `out` addresses `rows × w.outputs` writable values of which
+    /// no other thread writes the columns `lo..hi`.
+    unsafe fn piece(
+        x: &[f32],
+        xt: &[f32],
+        rows: usize,
+        w: Weight,
+        std::ops::Range { start: lo, end: hi }: std::ops::Range<usize>,
+        out: Out,
+        wide: bool,
+    ) {
         let groups = rows.div_ceil(LANES);
         let in_order = w.k_stride == 1;
-        let xt = if in_order || rows <= FEW { Vec::new() } else { transposed(x, rows, w.inputs, groups) };
-        let mut y = vec![0.0f32; rows * w.outputs];
-        let out = Out(y.as_mut_ptr());
-        let per_task = w.outputs.div_ceil(threads).next_multiple_of(BLOCK);
-        let ranges: Vec<(usize, usize)> =
-            (0..w.outputs).step_by(per_task).map(|lo| (lo, (lo + per_task).min(w.outputs))).collect();
-        let run = |&(lo, hi): &(usize, usize)| {
-            if !in_order && rows <= FEW {
-                let mut rs = vec![0.0f32; rows * (hi - lo)];
-                // SAFETY: as below; `rs` holds `rows × (hi − lo)` values.
-                unsafe {
-                    match rows {
-                        1 => by_rows::<1>(x, w, lo..hi, &mut rs),
-                        2 => by_rows::<2>(x, w, lo..hi, &mut rs),
-                        3 => by_rows::<3>(x, w, lo..hi, &mut rs),
-                        _ => by_rows::<4>(x, w, lo..hi, &mut rs),
-                    }
-                }
-                for (r, rs) in rs.chunks_exact(hi - lo).enumerate() {
-                    for (c, &v) in rs.iter().enumerate() {
-                        // SAFETY: as below.
-                        unsafe { *out.at(r * w.outputs + lo + c) = v };
-                    }
-                }
-                return;
-            }
-            let mut sums = vec![0.0f32; (hi - lo) * groups * LANES];
-            // SAFETY: the CPU has AVX2 and FMA (`available`, checked by the caller); `xt` holds `inputs × groups`
-            // vectors and `sums` `(hi − lo) × groups`; every weight index `k · k_stride + j · j_stride` with
-            // `k < inputs`, `j < outputs` lies in `w.data` (its length is `inputs × outputs`, checked by
-            // `Weight::new`, and the strides are those of one of its two row-major layouts).
+        if !in_order && rows <= FEW {
+            let mut rs = vec![0.0f32; rows * (hi - lo)];
+            // SAFETY: as below; `rs` holds `rows × (hi − lo)` values.
             unsafe {
-                match groups {
-                    _ if in_order && wide => dots_wide(x, rows, w, lo..hi, &mut sums),
-                    _ if in_order => dots(x, rows, w, lo..hi, &mut sums),
-                    1 => columns::<1, BLOCK>(&xt, w, lo..hi, &mut sums),
-                    _ => columns::<2, { BLOCK / 2 }>(&xt, w, lo..hi, &mut sums),
+                match rows {
+                    1 => by_rows::<1>(x, w, lo..hi, &mut rs),
+                    2 => by_rows::<2>(x, w, lo..hi, &mut rs),
+                    3 => by_rows::<3>(x, w, lo..hi, &mut rs),
+                    _ => by_rows::<4>(x, w, lo..hi, &mut rs),
                 }
             }
-            for (c, sums) in sums.chunks_exact(groups * LANES).enumerate() {
-                for (r, &v) in sums[..rows].iter().enumerate() {
-                    // SAFETY: `y` outlives the tasks and holds `rows × outputs` values; each task writes only its
-                    // own columns `lo..hi`.
+            for (r, rs) in rs.chunks_exact(hi - lo).enumerate() {
+                for (c, &v) in rs.iter().enumerate() {
+                    // SAFETY: the function's.
                     unsafe { *out.at(r * w.outputs + lo + c) = v };
                 }
             }
-        };
-        if ranges.len() > 1 {
-            ranges.par_iter().for_each(run);
-        } else {
-            ranges.iter().for_each(run);
+            return;
         }
-        y
+        let mut sums = vec![0.0f32; (hi - lo) * groups * LANES];
+        // SAFETY: the caller's CPU features; `xt` holds `inputs × groups` vectors and `sums` `(hi − lo) × groups`;
+        // every weight index `k · k_stride + j · j_stride` with `k < inputs`, `j < outputs` lies in `w.data` (its
+        // length is `inputs × outputs`, checked by `Weight::new`, and the strides are those of one of its two
+        // row-major layouts).
+        unsafe {
+            match groups {
+                _ if in_order && wide => dots_wide(x, rows, w, lo..hi, &mut sums),
+                _ if in_order => dots(x, rows, w, lo..hi, &mut sums),
+                1 => columns::<1, BLOCK>(xt, w, lo..hi, &mut sums),
+                _ => columns::<2, { BLOCK / 2 }>(xt, w, lo..hi, &mut sums),
+            }
+        }
+        for (c, sums) in sums.chunks_exact(groups * LANES).enumerate() {
+            for (r, &v) in sums[..rows].iter().enumerate() {
+                // SAFETY: the function's.
+                unsafe { *out.at(r * w.outputs + lo + c) = v };
+            }
+        }
     }
 
     /// Rows up to which a `[d_in, d_out]` weight's product keeps the rows apart ([`by_rows`]): held in the lanes of
@@ -217,7 +265,7 @@ mod avx2 {
         assert!(rs.len() > (R - 1) * width + V * LANES - 1, "room for the block");
         let (xp, wp, sp) = (x.as_ptr(), w.data.as_ptr(), rs.as_mut_ptr());
         // SAFETY: the caller has AVX2 and FMA; `rs` holds the block (checked above), `x` the `R` rows and `w.data`
-        // the columns `j..j + V · LANES` of rows `inputs` (see `product`).
+        // the columns `j..j + V · LANES` of rows `inputs` (see `piece`).
         unsafe {
             let at = |r: usize, v: usize| sp.wrapping_add(r * width + v * LANES);
             let mut acc: [[__m256; V]; R] = resume(inputs.start == 0, at);
@@ -415,7 +463,7 @@ mod avx2 {
         let mut acc: [[__m256; G]; C] = unsafe { resume(inputs.start == 0, at) };
         let (xp, wp) = (xt.as_ptr(), w.data.as_ptr());
         for k in inputs {
-            // SAFETY: `xt` is `[inputs, G · LANES]`; the weight indices lie in `w.data` (see `product`).
+            // SAFETY: `xt` is `[inputs, G · LANES]`; the weight indices lie in `w.data` (see `piece`).
             unsafe {
                 let xv: [__m256; G] = std::array::from_fn(|g| _mm256_loadu_ps(xp.add((k * G + g) * LANES)));
                 let wk = wp.add(k * w.k_stride + j * w.j_stride);
@@ -445,32 +493,69 @@ mod tests {
     }
 
     #[test]
-    fn matches_the_product_in_both_layouts_for_every_row_count() {
-        let (inputs, outputs) = (37, 53);
-        let w: Vec<f32> = (0..inputs * outputs).map(|i| ((i * 7919 % 101) as f32 - 50.0) / 64.0).collect();
+    fn matches_the_products_in_both_layouts_for_every_row_count() {
+        // Three weights of one input width, in both layouts and a mix of them, their columns shared by 1 to 3 tasks
+        // (cuts inside the first weight, between weights and inside the last).
+        let (inputs, outputs) = (37, [53, 9, 24]);
+        let data: Vec<Vec<f32>> = outputs
+            .iter()
+            .enumerate()
+            .map(|(n, &o)| (0..inputs * o).map(|i| ((i * 7919 + n * 13) % 101) as f32 / 64.0 - 0.78).collect())
+            .collect();
         for rows in 1..=MAX_ROWS {
             let x: Vec<f32> = (0..rows * inputs).map(|i| ((i * 31 % 17) as f32 - 8.0) / 8.0).collect();
-            for in_by_out in [true, false] {
-                let weight = if in_by_out {
-                    Weight::inputs_by_outputs(&w, inputs, outputs)
-                } else {
-                    Weight::outputs_by_inputs(&w, inputs, outputs)
-                };
-                let want = reference(&x, rows, &w, inputs, outputs, in_by_out);
-                for threads in [1, 3] {
+            for layouts in [[true; 3], [false; 3], [true, false, true]] {
+                let weights: Vec<Weight> = data
+                    .iter()
+                    .zip(outputs)
+                    .zip(layouts)
+                    .map(|((w, o), in_by_out)| match in_by_out {
+                        true => Weight::inputs_by_outputs(w, inputs, o),
+                        false => Weight::outputs_by_inputs(w, inputs, o),
+                    })
+                    .collect();
+                for threads in [1, 2, 3] {
                     // What this CPU runs, and the AVX2 path without AVX-512 besides.
-                    let mut runs: Vec<Vec<f32>> = product(&x, rows, weight, threads).into_iter().collect();
+                    let mut runs: Vec<Vec<Vec<f32>>> = products(&x, rows, &weights, threads).into_iter().collect();
                     #[cfg(target_arch = "x86_64")]
                     if avx2::available() {
-                        runs.push(avx2::product(&x, rows, weight, threads, false));
+                        runs.push(avx2::products(&x, rows, &weights, threads, false));
                     }
+                    assert!(!runs.is_empty(), "no kernel ran");
                     for got in runs {
-                        for (i, (g, w)) in got.iter().zip(&want).enumerate() {
-                            assert!((g - w).abs() <= 1e-4 * (1.0 + w.abs()), "rows {rows} entry {i}: {g} vs {w}");
+                        for (n, got) in got.iter().enumerate() {
+                            let want = reference(&x, rows, &data[n], inputs, outputs[n], layouts[n]);
+                            assert_eq!(got.len(), want.len(), "rows {rows} weight {n}");
+                            for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+                                let at = format!("rows {rows} weight {n} entry {i} threads {threads}");
+                                assert!((g - w).abs() <= 1e-4 * (1.0 + w.abs()), "{at}: {g} vs {w}");
+                            }
                         }
                     }
                 }
             }
         }
+    }
+
+    #[test]
+    fn shares_cover_every_column_once_in_blocks() {
+        for (outputs, threads) in [(vec![53, 9, 24], 3), (vec![576, 192, 192], 2), (vec![7], 4), (vec![64, 64], 2)] {
+            let tasks = shares(&outputs, threads, 8);
+            assert!(tasks.len() <= threads);
+            for (n, &o) in outputs.iter().enumerate() {
+                let pieces: Vec<_> = tasks.iter().flatten().filter(|(i, _)| *i == n).map(|(_, c)| c.clone()).collect();
+                assert_eq!(pieces.first().map(|c| c.start), Some(0), "{outputs:?} weight {n}");
+                assert_eq!(pieces.last().map(|c| c.end), Some(o), "{outputs:?} weight {n}");
+                for pair in pieces.windows(2) {
+                    assert_eq!(pair[0].end, pair[1].start, "{outputs:?} weight {n}");
+                    assert_eq!(pair[0].end % 8, 0, "{outputs:?} weight {n}: cut inside a block");
+                }
+            }
+        }
+        // Equal shares: 576 + 192 + 192 columns over two tasks, 480 each.
+        assert_eq!(
+            shares(&[576, 192, 192], 2, 8),
+            vec![vec![(0, 0..480)], vec![(0, 480..576), (1, 0..192), (2, 0..192)]]
+        );
     }
 }

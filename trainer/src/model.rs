@@ -234,18 +234,19 @@ impl Attention {
         #[cfg(feature = "flex")]
         let x_is_tracked = x.is_autodiff();
         // [b, s, h*hd] -> [b, s, h, hd] -> rotated, [b, h, s, hd]
-        let q = project(&self.q_proj, x.clone()).reshape([b, s, h, hd]);
+        let [q, k, v] = project_each([&self.q_proj, &self.k_proj, &self.v_proj], x);
+        let q = q.reshape([b, s, h, hd]);
         let q = rope.heads_first(match &self.q_norm {
             Some(norm) => normalise(norm, q),
             None => q,
         });
         // [b, s, kv*hd] -> [b, s, kv, hd] -> rotated, [b, kv, s, hd]
-        let k = project(&self.k_proj, x.clone()).reshape([b, s, kv, hd]);
+        let k = k.reshape([b, s, kv, hd]);
         let k = rope.heads_first(match &self.k_norm {
             Some(norm) => normalise(norm, k),
             None => k,
         });
-        let v = project(&self.v_proj, x).reshape([b, s, kv, hd]).swap_dims(1, 2);
+        let v = v.reshape([b, s, kv, hd]).swap_dims(1, 2);
         let (k, v) = cache.append(k, v);
         #[cfg(feature = "flex")]
         if is_cpu(&q.device()) {
@@ -286,6 +287,30 @@ fn project(linear: &Linear, x: Tensor<3>) -> Tensor<3> {
     }
 }
 
+/// `linear.forward(x)` for each of `linears`, which read the same `x`: on a decode step's rows as one call over all
+/// their output columns ([`few_row_products`]), so the threads meet once rather than once per product (SmolLM2's
+/// layers at 2 rows: 25 → 21 ms a step in the scratch harness); elsewhere [`project`] each.
+///
+/// # Shapes
+/// - x: `[batch, seq, d_in]`
+/// - output: `[batch, seq, d_out]` for each linear
+fn project_each<const N: usize>(linears: [&Linear; N], x: Tensor<3>) -> [Tensor<3>; N] {
+    let [b, s, _] = x.dims();
+    let weights = linears.map(|l| l.weight.val());
+    let Some(ys) = few_row_products(&x, weights.each_ref(), false) else {
+        return linears.map(|l| project(l, x.clone()));
+    };
+    let mut ys = ys.into_iter();
+    linears.map(|l| {
+        let y = ys.next().expect("one product per linear");
+        let y = y.reshape([b, s, l.weight.dims()[1]]);
+        match &l.bias {
+            Some(bias) => y + bias.val().unsqueeze(),
+            None => y,
+        }
+    })
+}
+
 /// `x · w` (`w` of `[d_in, d_out]`) by the CPU's own paths: a decode step's rows through [`decode_product`], other
 /// products as one operation of our own ([`crate::cpu_ops::linear`]); `None` elsewhere.
 ///
@@ -306,11 +331,10 @@ fn cpu_product(x: &Tensor<3>, w: &Tensor<2>) -> Option<Tensor<3>> {
 }
 
 /// `x · w` for the rows of an untracked decode step on the CPU (`w` of `[d_in, d_out]`, or `[d_out, d_in]` when
-/// `transposed`); `None` elsewhere, where the general product runs. One row: `gemm`'s matrix-vector product over one
-/// block of the output columns per thread (`gemm` runs one row on the calling thread whatever parallelism it is asked
-/// for, so a decode step of one sequence ran every product of the model on one core). 2 to
-/// [`crate::few_rows::MAX_ROWS`] rows: [`crate::few_rows`], which reads the weight in place where `gemm` would copy
-/// it into its panels on every call.
+/// `transposed`); `None` elsewhere, where the general product runs. One row by a weight of [`SPLIT`] entries:
+/// `gemm`'s matrix-vector product over one block of the output columns per thread (`gemm` runs one row on the
+/// calling thread whatever parallelism it is asked for, so a decode step of one sequence ran every product of the
+/// model on one core). Otherwise up to [`crate::few_rows::MAX_ROWS`] rows: [`few_row_products`].
 ///
 /// # Shapes
 /// - x: `[..., d_in]`, `rows` vectors
@@ -319,58 +343,73 @@ fn decode_product<const D: usize>(x: &Tensor<D>, w: &Tensor<2>, transposed: bool
     let d_in = x.dims()[D - 1];
     let rows = x.shape().num_elements() / d_in;
     let d_out = w.dims()[usize::from(!transposed)];
-    if x.is_autodiff() || w.is_autodiff() || !is_cpu(&x.device()) {
-        return None;
-    }
-    let threads = if rows * d_in * d_out >= SPLIT { rayon::current_num_threads() } else { 1 };
-    if rows == 1 {
-        if threads < 2 {
-            return None;
-        }
+    let untracked_on_cpu = !x.is_autodiff() && !w.is_autodiff() && is_cpu(&x.device());
+    if rows == 1 && untracked_on_cpu && d_in * d_out >= SPLIT && rayon::current_num_threads() > 1 {
         let x = x.clone().reshape([1, d_in]);
         let w_cols = |cols| {
             if transposed { w.clone().slice([cols, 0..d_in]).transpose() } else { w.clone().slice([0..d_in, cols]) }
         };
         return Some(in_column_blocks(d_out, |cols| x.clone().matmul(w_cols(cols))));
     }
-    few_rows(x, w, [rows, d_in, d_out], transposed, threads)
+    few_row_products(x, [w], transposed).map(|[y]| y)
 }
 
-/// `x · w` through [`crate::few_rows`] for `[rows, d_in, d_out]` with 2 to [`crate::few_rows::MAX_ROWS`] rows, split
-/// over `threads` tasks; `None` for other row counts or a CPU without the kernels.
+/// `x · w` for each of `weights` (each `[d_in, d_out]`, or `[d_out, d_in]` when `transposed`) through
+/// [`crate::few_rows`], which reads the weights in place where `gemm` would copy them into its panels on every call:
+/// for up to [`crate::few_rows::MAX_ROWS`] rows of an untracked `x` on a CPU with the kernels, the output columns of
+/// all the weights split over the threads at once when the products take [`SPLIT`] multiply-adds together; `None`
+/// elsewhere.
+///
+/// # Shapes
+/// - x: `[..., d_in]`, `rows` vectors
+/// - output: `[rows, d_out]` for each weight
 #[cfg_attr(not(feature = "flex"), allow(unused_variables))]
-fn few_rows<const D: usize>(
+fn few_row_products<const D: usize, const N: usize>(
     x: &Tensor<D>,
-    w: &Tensor<2>,
-    [rows, d_in, d_out]: [usize; 3],
+    weights: [&Tensor<2>; N],
     transposed: bool,
-    threads: usize,
-) -> Option<Tensor<2>> {
+) -> Option<[Tensor<2>; N]> {
     #[cfg(feature = "flex")]
     {
         use crate::cpu_ops::host;
-        use crate::few_rows::{MAX_ROWS, Weight, product};
-        if !(2..=MAX_ROWS).contains(&rows) {
+        use crate::few_rows::{MAX_ROWS, Weight, products};
+        let d_in = x.dims()[D - 1];
+        let rows = x.shape().num_elements() / d_in;
+        if !(1..=MAX_ROWS).contains(&rows)
+            || x.is_autodiff()
+            || weights.iter().any(|w| w.is_autodiff())
+            || !is_cpu(&x.device())
+        {
             return None;
         }
-        let w = host(w.clone());
-        let weight = if transposed {
-            Weight::outputs_by_inputs(&w, d_in, d_out)
-        } else {
-            Weight::inputs_by_outputs(&w, d_in, d_out)
-        };
-        let y = product(&host(x.clone()), rows, weight, threads)?;
-        Some(Tensor::from_data(TensorData::new(y, [rows, d_out]), &x.device()))
+        let outputs = weights.map(|w| w.dims()[usize::from(!transposed)]);
+        let split = rows * d_in * outputs.iter().sum::<usize>() >= SPLIT;
+        let threads = if split { rayon::current_num_threads() } else { 1 };
+        let hosts = weights.map(|w| host(w.clone()));
+        let weights: Vec<Weight> = hosts
+            .iter()
+            .zip(outputs)
+            .map(|(w, d_out)| match transposed {
+                true => Weight::outputs_by_inputs(w, d_in, d_out),
+                false => Weight::inputs_by_outputs(w, d_in, d_out),
+            })
+            .collect();
+        let ys = products(&host(x.clone()), rows, &weights, threads)?;
+        let ys = ys
+            .into_iter()
+            .zip(outputs)
+            .map(|(y, d_out)| Tensor::from_data(TensorData::new(y, [rows, d_out]), &x.device()));
+        ys.collect::<Vec<_>>().try_into().ok()
     }
     #[cfg(not(feature = "flex"))]
     None
 }
 
-/// Multiply-adds from which [`decode_product`] splits a product over the threads. Below it the hand-off to the second
-/// thread costs what it saves: one row by the 11M bench model's layers (65k–197k weights) split ran decode at 0.8×;
-/// with the few-row products, from 2²⁰ `decode:2:128` ran at 0.87× PyTorch and `decode:4:128` below it, from 2¹⁸ (2
-/// rows by a `256 × 768` weight split, by a `256 × 256` one not) both level, `decode:8:128` unchanged (best of
-/// alternating runs).
+/// Multiply-adds from which [`decode_product`] and [`few_row_products`] split over the threads. Below it the hand-off
+/// to the second thread costs what it saves: one row by the 11M bench model's layers (65k–197k weights) split ran
+/// decode at 0.8×; with the few-row products, from 2²⁰ `decode:2:128` ran at 0.87× PyTorch and `decode:4:128` below
+/// it, from 2¹⁸ (2 rows by a `256 × 768` weight split, by a `256 × 256` one not) both level, `decode:8:128` unchanged
+/// (best of alternating runs).
 const SPLIT: usize = 1 << 18;
 
 /// Whether a forward pass over `tokens` is a decode step on the CPU: no more tokens than [`crate::few_rows`] takes
@@ -455,7 +494,7 @@ impl Mlp {
     /// - x: `[batch, seq, d_model]`
     /// - output: `[batch, seq, d_model]`
     fn forward(&self, x: Tensor<3>) -> Tensor<3> {
-        let (gate, up) = (project(&self.gate_proj, x.clone()), project(&self.up_proj, x));
+        let [gate, up] = project_each([&self.gate_proj, &self.up_proj], x);
         #[cfg(feature = "flex")]
         if fused_on_cpu(&gate) {
             return project(&self.down_proj, crate::cpu_ops::swiglu(gate, up));
@@ -587,6 +626,34 @@ pub fn token_log_probs(logits: Tensor<3>, targets: Tensor<2, Int>) -> Tensor<2> 
     (shifted.gather(2, targets.unsqueeze_dim(2)) - log_z).squeeze_dim(2)
 }
 
+/// Runs `work` on one of rayon's threads while the others poll for its parallel jobs, for a decode step on the CPU.
+/// Called from outside the pool, each parallel product would hand its work to the pool and put the caller to sleep
+/// until it is done (two thread switches per product, 200 a SmolLM2 step); from inside, the caller takes its share
+/// and the others steal. Left alone, they fall asleep in the gaps between the products (a norm, a residual add) and
+/// each product then waits for one to wake: ~50 µs on this VM, a sixth of the time of SmolLM2's 2-row query, key and
+/// value projections. Polling, they stay awake until `work` returns.
+fn with_the_pool_awake<R: Send>(work: impl FnOnce() -> R + Send) -> R {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let done = &AtomicBool::new(false);
+    rayon::scope(|scope| {
+        let owner = rayon::current_thread_index();
+        for _ in 1..rayon::current_num_threads() {
+            // On the owner's thread (popped while it waits inside `work`) the poller returns at once: polling there
+            // would wait for the end of the `work` below it on the same stack.
+            scope.spawn(move |_| {
+                while rayon::current_thread_index() != owner && !done.load(Ordering::Acquire) {
+                    if rayon::yield_now() != Some(rayon::Yield::Executed) {
+                        std::hint::spin_loop();
+                    }
+                }
+            });
+        }
+        let out = work();
+        done.store(true, Ordering::Release);
+        out
+    })
+}
+
 impl Model {
     /// Runs the decoder over new tokens and returns the final hidden states (before the LM
     /// head), appending to `cache`.
@@ -607,13 +674,9 @@ impl Model {
             }
             normalise(&self.norm, x)
         };
-        // A decode step's layers run on one of rayon's threads on the CPU: called from outside the pool, each parallel
-        // product would hand its work to the pool and put the caller to sleep until it is done (two thread switches
-        // per product, 200 a SmolLM2 step); from inside, the caller takes its share and the other thread steals.
-        // Longer inputs stay on the caller's thread, whose allocations glibc serves from its own arena: from a
-        // worker's, a training step's activations faulted in twice the fresh pages (SmolLM2 `rl:8:256` 254 → 234
-        // tokens/s).
-        if step && rayon::current_thread_index().is_none() { rayon::scope(|_| run()) } else { run() }
+        // Longer inputs stay on the caller's thread, whose allocations glibc serves from its own arena: on a worker, a
+        // training step's activations faulted in twice the fresh pages (SmolLM2 `rl:8:256` 254 → 234 tokens/s).
+        if step && rayon::current_thread_index().is_none() { with_the_pool_awake(run) } else { run() }
     }
 
     /// The LM head: hidden states to logits.
@@ -713,12 +776,14 @@ mod tests {
     }
 
     #[test]
-    fn one_row_products_split_over_the_threads_match_the_tracked_ones() {
-        // d 512: the attention projections (512 × 512) and the head (600 × 512) are large enough to be split.
+    fn products_split_over_the_threads_match_the_tracked_ones() {
+        // d 512: the attention projections (512 × 512) and the head (600 × 512) are large enough to be split, one
+        // row at a time and three (the query, key and value projections as one call).
         let config = ModelConfig::tiny(600, 512, 1);
         let tracked = config.init(&Device::flex().autodiff());
         let plain = tracked.valid();
         assert_same_hidden(&tracked, &plain, &config, &[vec![true; 12]], &[(0, 10), (10, 1), (11, 1)], 0);
+        assert_same_hidden(&tracked, &plain, &config, &vec![vec![true; 12]; 3], &[(0, 10), (10, 1), (11, 1)], 0);
     }
 
     #[test]
