@@ -127,7 +127,7 @@ mod avx2 {
     /// The output's base address, shared by tasks that write disjoint columns.
     #[derive(Clone, Copy)]
     struct Out(*mut f32);
-    // SAFETY: the tasks given an `Out` write disjoint columns of one live buffer (see `products`).
+    // SAFETY: the tasks given the `Out` of a buffer write disjoint columns of it while it lives (see `products`).
     unsafe impl Send for Out {}
     unsafe impl Sync for Out {}
 
@@ -494,8 +494,8 @@ mod tests {
 
     #[test]
     fn matches_the_products_in_both_layouts_for_every_row_count() {
-        // Three weights of one input width, in both layouts and a mix of them, their columns shared by 1 to 3 tasks
-        // (cuts inside the first weight, between weights and inside the last).
+        // Three weights of one input width, in both layouts and a mix of them, their columns shared by 1 to 4 tasks
+        // (cuts inside the first weight, inside the second, and with 4 tasks inside the last).
         let (inputs, outputs) = (37, [53, 9, 24]);
         let data: Vec<Vec<f32>> = outputs
             .iter()
@@ -514,15 +514,15 @@ mod tests {
                         false => Weight::outputs_by_inputs(w, inputs, o),
                     })
                     .collect();
-                for threads in [1, 2, 3] {
+                for threads in [1, 2, 3, 4] {
                     // What this CPU runs, and the AVX2 path without AVX-512 besides.
                     let mut runs: Vec<Vec<Vec<f32>>> = products(&x, rows, &weights, threads).into_iter().collect();
                     #[cfg(target_arch = "x86_64")]
                     if avx2::available() {
                         runs.push(avx2::products(&x, rows, &weights, threads, false));
                     }
-                    assert!(!runs.is_empty(), "no kernel ran");
                     for got in runs {
+                        assert_eq!(got.len(), weights.len(), "one product per weight");
                         for (n, got) in got.iter().enumerate() {
                             let want = reference(&x, rows, &data[n], inputs, outputs[n], layouts[n]);
                             assert_eq!(got.len(), want.len(), "rows {rows} weight {n}");

@@ -409,7 +409,9 @@ fn few_row_products<const D: usize, const N: usize>(
 /// to the second thread costs what it saves: one row by the 11M bench model's layers (65k–197k weights) split ran
 /// decode at 0.8×; with the few-row products, from 2²⁰ `decode:2:128` ran at 0.87× PyTorch and `decode:4:128` below
 /// it, from 2¹⁸ (2 rows by a `256 × 768` weight split, by a `256 × 256` one not) both level, `decode:8:128` unchanged
-/// (best of alternating runs).
+/// (best of alternating runs). A merged call counts its products together: the 11M model's query, key and value
+/// projections at 2 rows (2 · 256 · 512 = 2¹⁸) split as one call, `decode:2:128` 784–841 → 1089–1240 tokens/s with the
+/// pool kept awake (PyTorch 596–625).
 const SPLIT: usize = 1 << 18;
 
 /// Whether a forward pass over `tokens` is a decode step on the CPU: no more tokens than [`crate::few_rows`] takes
@@ -631,26 +633,35 @@ pub fn token_log_probs(logits: Tensor<3>, targets: Tensor<2, Int>) -> Tensor<2> 
 /// until it is done (two thread switches per product, 200 a SmolLM2 step); from inside, the caller takes its share
 /// and the others steal. Left alone, they fall asleep in the gaps between the products (a norm, a residual add) and
 /// each product then waits for one to wake: ~50 µs on this VM, a sixth of the time of SmolLM2's 2-row query, key and
-/// value projections. Polling, they stay awake until `work` returns.
+/// value projections. Polling, they stay awake until `work` returns (or panics: the scope waits for its pollers before
+/// it passes the panic on).
+///
+/// The pollers are queued on the owner's thread before any job of `work`, and other threads steal the oldest job
+/// first, so none of `work`'s jobs leaves the owner's queue while a poller is still in it; a poller the owner pops
+/// itself (while it waits inside `work`) returns at once, as polling there would wait for the `work` below it on the
+/// same stack.
 fn with_the_pool_awake<R: Send>(work: impl FnOnce() -> R + Send) -> R {
     use std::sync::atomic::{AtomicBool, Ordering};
+    struct Done<'a>(&'a AtomicBool);
+    impl Drop for Done<'_> {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::Relaxed);
+        }
+    }
     let done = &AtomicBool::new(false);
     rayon::scope(|scope| {
         let owner = rayon::current_thread_index();
         for _ in 1..rayon::current_num_threads() {
-            // On the owner's thread (popped while it waits inside `work`) the poller returns at once: polling there
-            // would wait for the end of the `work` below it on the same stack.
             scope.spawn(move |_| {
-                while rayon::current_thread_index() != owner && !done.load(Ordering::Acquire) {
+                while rayon::current_thread_index() != owner && !done.load(Ordering::Relaxed) {
                     if rayon::yield_now() != Some(rayon::Yield::Executed) {
                         std::hint::spin_loop();
                     }
                 }
             });
         }
-        let out = work();
-        done.store(true, Ordering::Release);
-        out
+        let _done = Done(done);
+        work()
     })
 }
 
@@ -777,18 +788,31 @@ mod tests {
 
     #[test]
     fn products_split_over_the_threads_match_the_tracked_ones() {
-        // d 512: the attention projections (512 × 512) and the head (600 × 512) are large enough to be split, one
-        // row at a time and three (the query, key and value projections as one call).
+        // d 512: the query projection (512 × 512), the key and value projections (512 × 256 each) and the head
+        // (600 × 512) are large enough to be split, one row at a time and three (the query, key and value
+        // projections as one call). On rayon's pool with the others polling, and inside a pool of three threads,
+        // whose shares of the merged calls are cut inside the weights (the query's at 344, the key's at 176).
         let config = ModelConfig::tiny(600, 512, 1);
         let tracked = config.init(&Device::flex().autodiff());
         let plain = tracked.valid();
-        assert_same_hidden(&tracked, &plain, &config, &[vec![true; 12]], &[(0, 10), (10, 1), (11, 1)], 0);
-        assert_same_hidden(&tracked, &plain, &config, &vec![vec![true; 12]; 3], &[(0, 10), (10, 1), (11, 1)], 0);
+        let steps = [(0, 10), (10, 1), (11, 1)];
+        assert_same_hidden(&tracked, &plain, &config, &[vec![true; 12]], &steps, 0);
+        assert_same_hidden(&tracked, &plain, &config, &vec![vec![true; 12]; 3], &steps, 0);
+        let three = rayon::ThreadPoolBuilder::new().num_threads(3).build().expect("a pool of three threads");
+        three.install(|| assert_same_hidden(&tracked, &plain, &config, &vec![vec![true; 12]; 3], &steps, 0));
+    }
+
+    #[test]
+    fn a_panic_in_a_decode_step_reaches_the_caller() {
+        // The pollers stop when the step unwinds: the scope waits for them before it passes the panic on.
+        let caught = std::panic::catch_unwind(|| with_the_pool_awake(|| panic!("inside the step")));
+        assert!(caught.is_err());
+        assert_eq!(with_the_pool_awake(|| 7), 7);
     }
 
     #[test]
     fn few_row_products_match_the_tracked_ones() {
-        // The decode steps' products of 2 to 16 rows take `few_rows` (one group of eight rows, then two); the
+        // The decode steps' products of 1 to 16 rows take `few_rows` (one group of eight rows, then two); the
         // prefill's 33 and 66 rows the general product.
         let config = ModelConfig::tiny(97, 32, 2);
         let tracked = config.init(&Device::flex().autodiff());
