@@ -220,7 +220,7 @@ pub fn warm_start(
     Ok((model_config, model, tok))
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "flex"))]
 mod tests {
     use super::*;
 

@@ -288,5 +288,5 @@ impl Chunk {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "flex"))]
 mod test;

@@ -599,5 +599,5 @@ pub fn entropy_from_logits(logits: Tensor<3>) -> Tensor<2> {
     (log_z - (p * shifted).sum_dim(2)).squeeze_dim(2)
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "flex"))]
 mod test;

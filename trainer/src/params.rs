@@ -79,7 +79,7 @@ pub fn clip_grad_norm(model: &Model, grads: &mut GradientsParams, max_norm: f32)
     norm
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "flex"))]
 mod tests {
     use super::*;
     use crate::config::ModelConfig;

@@ -1,6 +1,7 @@
 //! The RL objective against verl: every case of the fixture made by `trainer/scripts/verl_objective.sh` (verl's
 //! own `core_algos` functions) goes through `objective::run_json`, the code of `cir-train objective`, and every
 //! number must match verl's to [`TOL`].
+#![cfg(feature = "flex")]
 
 use std::io::Write;
 use std::process::{Command, Stdio};

@@ -1,6 +1,7 @@
 //! End-to-end on real, pre-trained files fetched by `trainer/scripts/fetch-models.sh`:
 //! SmolLM2-135M-Instruct (GGUF, Q4_1) and the Qwen3 tokenizer. Without the files the tests
 //! are skipped with a message, except under CI (`CI` set), where that is a failure.
+#![cfg(feature = "flex")]
 
 use std::path::PathBuf;
 

@@ -1,6 +1,7 @@
 //! The decoder against Hugging Face transformers: fixtures made by
 //! `trainer/scripts/make_fixtures.py` (tiny random models, reference logits, next-token
 //! log-probs and greedy continuations).
+#![cfg(feature = "flex")]
 
 use std::path::{Path, PathBuf};
 

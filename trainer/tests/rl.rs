@@ -1,5 +1,6 @@
 //! `cir-train rl` end to end on the CPU with the demo preset shrunk to seconds: everything a run writes, resuming
 //! to identical weights, and bad input refused before any work.
+#![cfg(feature = "flex")]
 
 use std::path::{Path, PathBuf};
 

@@ -2,6 +2,7 @@
 //! `trainer/scripts/fetch-models.sh`) through the interaction loop with the real sandbox. The prompt ids and every
 //! segment's ids decode to the trajectory's text byte for byte, and one forward pass over the whole sequence gives
 //! back the log-probs recorded at sampling time.
+#![cfg(feature = "flex")]
 
 use burn::prelude::*;
 use burn::tensor::TensorData;

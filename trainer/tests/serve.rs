@@ -2,6 +2,7 @@
 //! when it is missing), spoken to over a plain TCP socket: completions, chat completions, streaming, vLLM's
 //! `finish_reason`/`stop_reason`, token ids, `/tokenize`. (The official `openai` client is run against it by
 //! `trainer/tests/openai/run.sh` in CI.)
+#![cfg(feature = "flex")]
 
 use std::io::{Read, Write};
 use std::net::TcpStream;

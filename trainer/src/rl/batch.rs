@@ -186,7 +186,7 @@ pub fn micro_batches(indices: &[usize], lens: &[usize], max_tokens: usize) -> Ve
     out
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "flex"))]
 mod tests {
     use super::*;
 
