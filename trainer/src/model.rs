@@ -278,9 +278,14 @@ impl Attention {
 /// - x: `[batch, seq, d_in]`
 /// - output: `[batch, seq, d_out]`
 fn project(linear: &Linear, x: Tensor<3>) -> Tensor<3> {
-    let Some(y) = cpu_product(&x, &linear.weight.val()) else {
-        return linear.forward(x);
-    };
+    match cpu_product(&x, &linear.weight.val()) {
+        Some(y) => with_bias(linear, y),
+        None => linear.forward(x),
+    }
+}
+
+/// `y` plus `linear`'s bias, if it has one: what `linear.forward` adds to the product.
+fn with_bias(linear: &Linear, y: Tensor<3>) -> Tensor<3> {
     match &linear.bias {
         Some(bias) => y + bias.val().unsqueeze(),
         None => y,
@@ -301,14 +306,7 @@ fn project_each<const N: usize>(linears: [&Linear; N], x: Tensor<3>) -> [Tensor<
         return linears.map(|l| project(l, x.clone()));
     };
     let mut ys = ys.into_iter();
-    linears.map(|l| {
-        let y = ys.next().expect("one product per linear");
-        let y = y.reshape([b, s, l.weight.dims()[1]]);
-        match &l.bias {
-            Some(bias) => y + bias.val().unsqueeze(),
-            None => y,
-        }
-    })
+    linears.map(|l| with_bias(l, ys.next().expect("one product per linear").reshape([b, s, l.weight.dims()[1]])))
 }
 
 /// `x · w` (`w` of `[d_in, d_out]`) by the CPU's own paths: a decode step's rows through [`decode_product`], other
@@ -343,8 +341,7 @@ fn decode_product<const D: usize>(x: &Tensor<D>, w: &Tensor<2>, transposed: bool
     let d_in = x.dims()[D - 1];
     let rows = x.shape().num_elements() / d_in;
     let d_out = w.dims()[usize::from(!transposed)];
-    let untracked_on_cpu = !x.is_autodiff() && !w.is_autodiff() && is_cpu(&x.device());
-    if rows == 1 && untracked_on_cpu && d_in * d_out >= SPLIT && rayon::current_num_threads() > 1 {
+    if rows == 1 && untracked_on_cpu(x, &[w]) && d_in * d_out >= SPLIT && rayon::current_num_threads() > 1 {
         let x = x.clone().reshape([1, d_in]);
         let w_cols = |cols| {
             if transposed { w.clone().slice([cols, 0..d_in]).transpose() } else { w.clone().slice([0..d_in, cols]) }
@@ -375,11 +372,7 @@ fn few_row_products<const D: usize, const N: usize>(
         use crate::few_rows::{MAX_ROWS, Weight, products};
         let d_in = x.dims()[D - 1];
         let rows = x.shape().num_elements() / d_in;
-        if !(1..=MAX_ROWS).contains(&rows)
-            || x.is_autodiff()
-            || weights.iter().any(|w| w.is_autodiff())
-            || !is_cpu(&x.device())
-        {
+        if !(1..=MAX_ROWS).contains(&rows) || !untracked_on_cpu(x, &weights) {
             return None;
         }
         let outputs = weights.map(|w| w.dims()[usize::from(!transposed)]);
@@ -403,6 +396,11 @@ fn few_row_products<const D: usize, const N: usize>(
     }
     #[cfg(not(feature = "flex"))]
     None
+}
+
+/// Whether `x` and `weights` are burn-flex's tensors outside autodiff: what the decode steps' own products take.
+fn untracked_on_cpu<const D: usize>(x: &Tensor<D>, weights: &[&Tensor<2>]) -> bool {
+    !x.is_autodiff() && weights.iter().all(|w| !w.is_autodiff()) && is_cpu(&x.device())
 }
 
 /// Multiply-adds from which [`decode_product`] and [`few_row_products`] split over the threads. Below it the hand-off
